@@ -1,0 +1,269 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ctx carries the state of one read through the keyword walk: the
+// diagnostics, the model being filled and the caller's options.
+type ctx struct {
+	d    *diag
+	tbl  *table
+	cfg  *Config
+	opts Options
+}
+
+// nargs checks that a statement has between lo and hi arguments (hi < 0:
+// no upper bound) and reports the mismatch where the keyword is written.
+func (c *ctx) nargs(n *node, lo, hi int) bool {
+	got := len(n.words) - 1
+	switch {
+	case got < lo:
+		c.d.errorf(n.pos(), syntaxHint(n), "%s needs %s, got %d", n.name(), plural(lo, "argument"), got)
+		return false
+	case hi >= 0 && got > hi:
+		extra := n.words[hi+1]
+		if hi == 0 {
+			c.d.errorf(extra.pos, syntaxHint(n), "%s takes no arguments", n.name())
+		} else {
+			c.d.errorf(extra.pos, syntaxHint(n), "%s takes at most %s, got %d", n.name(), plural(hi, "argument"), got)
+		}
+		return false
+	}
+	return true
+}
+
+func syntaxHint(n *node) string {
+	if kw := keywords().homesKeyword(n.name()); kw != nil && kw.Args != "" {
+		return fmt.Sprintf("syntax: %s %s", kw.Name, kw.Args)
+	}
+	return ""
+}
+
+// homesKeyword finds any table entry of that name, for syntax hints.
+func (t *table) homesKeyword(name string) *Keyword {
+	for _, b := range Blocks() {
+		if k := b.index[name]; k != nil {
+			return k
+		}
+	}
+	return nil
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// str reads the single argument of a statement.
+func (c *ctx) str(n *node) (string, bool) {
+	if !c.nargs(n, 1, 1) {
+		return "", false
+	}
+	return n.words[1].text, true
+}
+
+// flag reads a keyword that is present or absent. keepalived lets some
+// flags take an explicit true/false; accept those spellings everywhere.
+func (c *ctx) flag(n *node) bool {
+	if len(n.words) == 1 {
+		return true
+	}
+	if !c.nargs(n, 0, 1) {
+		return true
+	}
+	v, ok := parseBool(n.words[1].text)
+	if !ok {
+		c.d.errorf(n.words[1].pos, "use true/false, on/off or yes/no, or write the keyword alone", "%s: %q is not a boolean", n.name(), n.words[1].text)
+		return true
+	}
+	return v
+}
+
+func parseBool(s string) (bool, bool) {
+	switch strings.ToLower(s) {
+	case "true", "on", "yes", "1":
+		return true, true
+	case "false", "off", "no", "0":
+		return false, true
+	}
+	return false, false
+}
+
+// intTok parses an integer token within [lo, hi].
+func (c *ctx) intTok(what string, t token, lo, hi int64) (int64, bool) {
+	v, err := strconv.ParseInt(t.text, 10, 64)
+	if err != nil {
+		c.d.errorf(t.pos, fmt.Sprintf("%s takes a whole number from %d to %d", what, lo, hi), "%s: %q is not a number", what, t.text)
+		return 0, false
+	}
+	if v < lo || v > hi {
+		c.d.errorf(t.pos, fmt.Sprintf("%s takes a whole number from %d to %d", what, lo, hi), "%s %d is out of range %d-%d", what, v, lo, hi)
+		return 0, false
+	}
+	return v, true
+}
+
+// intArg reads a statement's single integer argument within [lo, hi].
+func (c *ctx) intArg(n *node, lo, hi int64) (int, bool) {
+	if !c.nargs(n, 1, 1) {
+		return 0, false
+	}
+	v, ok := c.intTok(n.name(), n.words[1], lo, hi)
+	return int(v), ok
+}
+
+// floatTok parses a decimal number within [lo, hi].
+func (c *ctx) floatTok(what string, t token, lo, hi float64) (float64, bool) {
+	v, err := strconv.ParseFloat(t.text, 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		c.d.errorf(t.pos, fmt.Sprintf("%s takes a number from %g to %g", what, lo, hi), "%s: %q is not a number", what, t.text)
+		return 0, false
+	}
+	if v < lo || v > hi {
+		c.d.errorf(t.pos, fmt.Sprintf("%s takes a number from %g to %g", what, lo, hi), "%s %g is out of range %g-%g", what, v, lo, hi)
+		return 0, false
+	}
+	return v, true
+}
+
+// secondsArg reads a duration written in (possibly fractional) seconds, as
+// keepalived writes intervals and timeouts.
+func (c *ctx) secondsArg(n *node, lo, hi float64) (Duration, bool) {
+	if !c.nargs(n, 1, 1) {
+		return 0, false
+	}
+	v, ok := c.floatTok(n.name(), n.words[1], lo, hi)
+	if !ok {
+		return 0, false
+	}
+	return Duration(math.Round(v * float64(time.Second))), true
+}
+
+// enumTok matches a token against fixed choices, case-insensitively, and
+// returns the canonical spelling.
+func (c *ctx) enumTok(what string, t token, choices ...string) (string, bool) {
+	for _, ch := range choices {
+		if strings.EqualFold(t.text, ch) {
+			return ch, true
+		}
+	}
+	c.d.errorf(t.pos, "choose one of: "+strings.Join(choices, ", "), "%s: unknown value %q", what, t.text)
+	return "", false
+}
+
+// enumArg reads a statement's single argument from fixed choices.
+func (c *ctx) enumArg(n *node, choices ...string) (string, bool) {
+	if !c.nargs(n, 1, 1) {
+		return "", false
+	}
+	return c.enumTok(n.name(), n.words[1], choices...)
+}
+
+// addrTok parses an IPv4 or IPv6 address (no prefix length).
+func (c *ctx) addrTok(what string, t token) (netip.Addr, bool) {
+	a, err := netip.ParseAddr(t.text)
+	if err != nil {
+		c.d.errorf(t.pos, "write an IPv4 address like 198.18.0.1 or IPv6 like 2001:db8::1", "%s: %q is not an IP address", what, t.text)
+		return netip.Addr{}, false
+	}
+	return a.Unmap(), true
+}
+
+// addrArg reads a statement's single address argument.
+func (c *ctx) addrArg(n *node) (netip.Addr, bool) {
+	if !c.nargs(n, 1, 1) {
+		return netip.Addr{}, false
+	}
+	return c.addrTok(n.name(), n.words[1])
+}
+
+// prefixTok parses "ADDR" or "ADDR/LEN". Without a length the prefix is a
+// host route (/32 or /128), as keepalived assumes for VIPs.
+func (c *ctx) prefixTok(what string, t token) (netip.Prefix, bool) {
+	s := t.text
+	if !strings.Contains(s, "/") {
+		a, ok := c.addrTok(what, t)
+		if !ok {
+			return netip.Prefix{}, false
+		}
+		return netip.PrefixFrom(a, a.BitLen()), true
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		c.d.errorf(t.pos, "write ADDRESS/LENGTH, e.g. 198.18.0.10/24", "%s: %q is not an address with prefix length", what, s)
+		return netip.Prefix{}, false
+	}
+	return netip.PrefixFrom(p.Addr().Unmap(), p.Bits()), true
+}
+
+// portTok parses a TCP/UDP port number.
+func (c *ctx) portTok(what string, t token) (uint16, bool) {
+	v, ok := c.intTok(what, t, 0, 65535)
+	return uint16(v), ok
+}
+
+// script reads a command line: either one quoted string holding the whole
+// command, or the remaining words of the statement.
+func (c *ctx) script(n *node) (*Script, bool) {
+	if !c.nargs(n, 1, -1) {
+		return nil, false
+	}
+	return c.scriptFrom(n, n.words[1:]), true
+}
+
+func (c *ctx) scriptFrom(n *node, words []token) *Script {
+	s := &Script{Pos: words[0].pos}
+	if len(words) == 1 && words[0].quoted {
+		s.Args = splitCommand(words[0].text)
+	} else {
+		for _, w := range words {
+			s.Args = append(s.Args, w.text)
+		}
+	}
+	parts := make([]string, len(words))
+	for i, w := range words {
+		parts[i] = w.text
+	}
+	s.Command = strings.Join(parts, " ")
+	if len(s.Args) == 0 {
+		c.d.errorf(n.pos(), "give the script's path", "%s: empty command", n.name())
+	}
+	return s
+}
+
+// splitCommand splits a quoted command line into words, honouring single
+// quotes inside it the way keepalived's script parser does.
+func splitCommand(s string) []string {
+	var out []string
+	var cur strings.Builder
+	in, quote := false, false
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		switch {
+		case ch == '\'':
+			quote = !quote
+			in = true
+		case isSpace(ch) && !quote:
+			if in {
+				out = append(out, cur.String())
+				cur.Reset()
+				in = false
+			}
+		default:
+			cur.WriteByte(ch)
+			in = true
+		}
+	}
+	if in {
+		out = append(out, cur.String())
+	}
+	return out
+}

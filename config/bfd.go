@@ -1,0 +1,3 @@
+package config
+
+func bfdKeywords() []*Keyword { return nil }
