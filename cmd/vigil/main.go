@@ -1,0 +1,45 @@
+// Command vigil is the single binary of Vigil: the node daemon, its
+// subsystems (re-executed as children) and the operator's tools.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+)
+
+// defaultConfig is where a packaged Vigil looks for its keepalived.conf.
+const defaultConfig = "/etc/vigil/keepalived.conf"
+
+func main() {
+	os.Exit(run(os.Args, os.Stdout, os.Stderr))
+}
+
+// exitError carries a process exit status out of a command without
+// printing anything more: each command has already said why.
+type exitError int
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+func run(args []string, stdout, stderr *os.File) int {
+	app := &cli.App{
+		Name:      "vigil",
+		Usage:     "keep virtual IPs on exactly one healthy host (reads keepalived.conf)",
+		Writer:    stdout,
+		ErrWriter: stderr,
+		Commands: []*cli.Command{
+			checkConfigCommand(),
+		},
+		// Exit codes are decided by run, not by urfave/cli calling os.Exit.
+		ExitErrHandler: func(*cli.Context, error) {},
+	}
+	if err := app.Run(args); err != nil {
+		if code, ok := err.(exitError); ok {
+			return int(code)
+		}
+		fmt.Fprintf(stderr, "vigil: %v\n", err)
+		return 2
+	}
+	return 0
+}
