@@ -44,7 +44,7 @@ func (m memFS) readTree(main, id string) (string, Diagnostics) {
 	d := &diag{}
 	src := newSource(m.options(id), d)
 	src.readPath(main, Pos{})
-	return render(buildTree(src.toks, d)), d.list
+	return render(src.tree.finish()), d.list
 }
 
 // render prints a tree compactly: statements separated by "; ", blocks in

@@ -10,7 +10,6 @@ const (
 	tWord tokKind = iota
 	tOpen
 	tClose
-	tEOL
 )
 
 // token is one lexical unit with the position it came from. Quoted words

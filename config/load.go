@@ -58,7 +58,7 @@ func Parse(name string, data []byte, opts Options) (*Config, Diagnostics) {
 func interpret(src *source, opts Options, d *diag) (*Config, Diagnostics) {
 	cfg := &Config{Files: src.files}
 	cfg.Global = defaultGlobalDefs()
-	tree := buildTree(src.toks, d)
+	tree := src.tree.finish()
 	c := &ctx{d: d, tbl: keywords(), cfg: cfg, opts: opts}
 	c.walk(c.tbl.root, tree, cfg)
 	for _, v := range validators {

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -24,7 +23,8 @@ type source struct {
 	defs  map[string]string
 	stack []string // absolute paths being read, for loop detection
 	files []string // every file read, in order
-	toks  []token
+	tree  *treeBuilder
+	buf   []token // tokens of the current line, reused
 }
 
 func newSource(opts Options, d *diag) *source {
@@ -34,6 +34,7 @@ func newSource(opts Options, d *diag) *source {
 		glob:     opts.Glob,
 		d:        d,
 		defs:     map[string]string{},
+		tree:     newTreeBuilder(d),
 	}
 	if s.readFile == nil {
 		s.readFile = os.ReadFile
@@ -79,16 +80,18 @@ func (s *source) readPath(path string, from Pos) {
 }
 
 func (s *source) lexFile(path string, data []byte) {
+	// One conversion per file: lines and token texts are substrings of it.
+	text := string(data)
 	lineNo := 0
-	for len(data) > 0 {
+	for len(text) > 0 {
 		lineNo++
-		var line []byte
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
+		var line string
+		if i := strings.IndexByte(text, '\n'); i >= 0 {
+			line, text = text[:i], text[i+1:]
 		} else {
-			line, data = data, nil
+			line, text = text, ""
 		}
-		s.lexLine(path, lineNo, string(line))
+		s.lexLine(path, lineNo, line)
 	}
 }
 
@@ -130,19 +133,16 @@ func (s *source) lexLine(path string, lineNo int, line string) {
 		line, cols = s.substitute(line)
 	}
 	lx.cols = cols
-	start := len(s.toks)
-	s.toks = lx.lex(line, s.toks)
-	lineToks := s.toks[start:]
-
-	if len(lineToks) > 0 && lineToks[0].kind == tWord && lineToks[0].text == "include" && !lineToks[0].quoted {
-		inc := append([]token(nil), lineToks...)
-		s.toks = s.toks[:start]
-		s.include(path, inc)
+	toks := lx.lex(line, s.buf[:0])
+	s.buf = toks[:0]
+	if len(toks) == 0 {
 		return
 	}
-	if len(lineToks) > 0 {
-		s.toks = append(s.toks, token{kind: tEOL, pos: Pos{File: path, Line: lineNo, Col: len(line) + 1}})
+	if toks[0].kind == tWord && toks[0].text == "include" && !toks[0].quoted {
+		s.include(path, append([]token(nil), toks...))
+		return
 	}
+	s.tree.line(toks)
 }
 
 // parseDefinition recognises "$NAME=value" (spaces around '=' allowed).

@@ -33,83 +33,103 @@ func (n *node) argText() string {
 	return strings.Join(parts, " ")
 }
 
-// treeParser groups the token stream into statements and blocks. A
+// treeBuilder groups tokens into statements and blocks line by line as
+// the lexer produces them, so the token stream is never held whole. A
 // statement ends at the end of its line, at '{' (which opens its block) or
 // at '}' (which closes the enclosing one). A '{' alone on a line opens the
 // block of the statement just before it.
-type treeParser struct {
-	toks []token
-	i    int
-	d    *diag
+type treeBuilder struct {
+	root  node
+	stack []*node // open blocks, innermost last; stack[0] is root
+	last  *node   // statement completed just before, for a '{' on the next line
+	d     *diag
+
+	// Arenas: statements are sub-slices of copied lines and nodes come
+	// from chunks, which keeps a 10,000-instance file to few allocations.
+	words []token
+	nodes []node
 }
 
-func buildTree(toks []token, d *diag) []*node {
-	p := &treeParser{toks: toks, d: d}
-	root := &node{block: true}
-	p.body(root, 0)
-	return root.children
+func newTreeBuilder(d *diag) *treeBuilder {
+	b := &treeBuilder{d: d}
+	b.root.block = true
+	b.stack = []*node{&b.root}
+	return b
 }
 
-func (p *treeParser) body(parent *node, depth int) {
-	var cur, last *node
-	for p.i < len(p.toks) {
-		t := p.toks[p.i]
-		p.i++
+func (b *treeBuilder) newNode() *node {
+	if len(b.nodes) == cap(b.nodes) {
+		b.nodes = make([]node, 0, 1024)
+	}
+	b.nodes = b.nodes[:len(b.nodes)+1]
+	return &b.nodes[len(b.nodes)-1]
+}
+
+// line takes the tokens of one source line.
+func (b *treeBuilder) line(toks []token) {
+	if cap(b.words)-len(b.words) < len(toks) {
+		b.words = make([]token, 0, max(4096, len(toks)))
+	}
+	at := len(b.words)
+	b.words = append(b.words, toks...)
+	toks = b.words[at:len(b.words):len(b.words)]
+
+	var cur *node // statement being read
+	for i := 0; i < len(toks); i++ {
+		t := toks[i]
+		top := b.stack[len(b.stack)-1]
 		switch t.kind {
 		case tWord:
-			if cur == nil {
-				cur = &node{}
-				parent.children = append(parent.children, cur)
+			j := i + 1
+			for j < len(toks) && toks[j].kind == tWord {
+				j++
 			}
-			cur.words = append(cur.words, t)
-		case tEOL:
-			if cur != nil {
-				last, cur = cur, nil
-			}
+			cur = b.newNode()
+			cur.words = toks[i:j:j]
+			top.children = append(top.children, cur)
+			i = j - 1
 		case tOpen:
 			target := cur
 			if target == nil {
-				target = last
+				target = b.last
 			}
-			if target == nil || target.block {
-				p.d.errorf(t.pos, "a block opens after a keyword: keyword {", "'{' without a keyword before it")
-				// Read the stray block so its contents are not taken for
-				// statements of the enclosing one.
-				p.body(&node{block: true, open: t.pos, words: []token{{text: "{", pos: t.pos}}}, depth+1)
-				continue
+			switch {
+			case target == nil || target.block:
+				b.d.errorf(t.pos, "a block opens after a keyword: keyword {", "'{' without a keyword before it")
+				// Read the stray block into a detached node so its
+				// contents are not taken for statements of the enclosing
+				// block.
+				target = &node{words: []token{{text: "{", pos: t.pos}}}
+			case len(b.stack) > maxBlockDepth:
+				b.d.errorf(t.pos, "check for a missing '}'", "blocks nested deeper than %d levels", maxBlockDepth)
+				target = &node{words: []token{{text: "{", pos: t.pos}}}
 			}
 			target.block, target.open = true, t.pos
-			if depth+1 > maxBlockDepth {
-				p.d.errorf(t.pos, "check for a missing '}'", "blocks nested deeper than %d levels", maxBlockDepth)
-				p.skipBlock()
-			} else {
-				p.body(target, depth+1)
-			}
-			last, cur = target, nil
+			b.stack = append(b.stack, target)
+			cur, b.last = nil, nil
 		case tClose:
-			if depth == 0 {
-				p.d.errorf(t.pos, "remove it, or look for a block closed twice", "'}' without a matching '{'")
+			if len(b.stack) == 1 {
+				b.d.errorf(t.pos, "remove it, or look for a block closed twice", "'}' without a matching '{'")
+				cur = nil
 				continue
 			}
-			parent.closed = true
-			return
+			top.closed = true
+			b.stack = b.stack[:len(b.stack)-1]
+			cur, b.last = nil, top
 		}
 	}
-	if depth > 0 && !parent.closed {
-		p.d.warnf(parent.open, "add the missing '}'", "block %q opened here is not closed before the end of the configuration", parent.name())
+	if cur != nil {
+		b.last = cur
 	}
 }
 
-// skipBlock consumes tokens up to the '}' matching an already consumed '{'.
-func (p *treeParser) skipBlock() {
-	level := 1
-	for p.i < len(p.toks) && level > 0 {
-		switch p.toks[p.i].kind {
-		case tOpen:
-			level++
-		case tClose:
-			level--
-		}
-		p.i++
+// finish reports blocks left open at the end of the configuration, which
+// keepalived accepts, and returns the top-level statements.
+func (b *treeBuilder) finish() []*node {
+	for i := len(b.stack) - 1; i > 0; i-- {
+		n := b.stack[i]
+		b.d.warnf(n.open, "add the missing '}'", "block %q opened here is not closed before the end of the configuration", n.name())
 	}
+	b.stack = b.stack[:1]
+	return b.root.children
 }
