@@ -28,6 +28,14 @@ func (c *ctx) nargs(n *node, lo, hi int) bool {
 		return false
 	case hi >= 0 && got > hi:
 		extra := n.words[hi+1]
+		for _, w := range n.words[hi+1:] {
+			if KnownKeyword(w.text) && !w.quoted {
+				c.d.errorf(w.pos, fmt.Sprintf("put %s on a line of its own; keepalived would silently ignore it", w.text),
+					"%s takes at most %s, and %q looks like the next statement: keepalived.conf has one statement per line",
+					n.name(), plural(hi, "argument"), w.text)
+				return false
+			}
+		}
 		if hi == 0 {
 			c.d.errorf(extra.pos, syntaxHint(n), "%s takes no arguments", n.name())
 		} else {
@@ -220,27 +228,22 @@ func (c *ctx) script(n *node) (*Script, bool) {
 }
 
 func (c *ctx) scriptFrom(n *node, words []token) *Script {
-	s := &Script{Pos: words[0].pos}
-	if len(words) == 1 && words[0].quoted {
-		s.Args = splitCommand(words[0].text)
-	} else {
-		for _, w := range words {
-			s.Args = append(s.Args, w.text)
-		}
-	}
 	parts := make([]string, len(words))
 	for i, w := range words {
 		parts[i] = w.text
 	}
-	s.Command = strings.Join(parts, " ")
+	s := &Script{Pos: words[0].pos, Command: strings.Join(parts, " ")}
+	s.Args = splitCommand(s.Command)
 	if len(s.Args) == 0 {
 		c.d.errorf(n.pos(), "give the script's path", "%s: empty command", n.name())
 	}
 	return s
 }
 
-// splitCommand splits a quoted command line into words, honouring single
-// quotes inside it the way keepalived's script parser does.
+// splitCommand turns a script line into argv as keepalived does: the
+// double quotes are already gone, unquoted blanks separate parameters,
+// single quotes keep a parameter's blanks, and backslash escapes work as in
+// the shell's $'...' (\n, \t, \xHH, \ooo, \cC, \E, \<char>).
 func splitCommand(s string) []string {
 	var out []string
 	var cur strings.Builder
@@ -248,6 +251,10 @@ func splitCommand(s string) []string {
 	for i := 0; i < len(s); i++ {
 		ch := s[i]
 		switch {
+		case ch == '\\' && i+1 < len(s):
+			n := unescape(s[i+1:], &cur)
+			i += n
+			in = true
 		case ch == '\'':
 			quote = !quote
 			in = true
@@ -266,4 +273,61 @@ func splitCommand(s string) []string {
 		out = append(out, cur.String())
 	}
 	return out
+}
+
+// unescape writes the character an escape sequence stands for and returns
+// how many bytes after the backslash it used.
+func unescape(s string, b *strings.Builder) int {
+	switch c := s[0]; c {
+	case 'a':
+		b.WriteByte('\a')
+	case 'b':
+		b.WriteByte('\b')
+	case 'E', 'e':
+		b.WriteByte(0x1b)
+	case 'f':
+		b.WriteByte('\f')
+	case 'n':
+		b.WriteByte('\n')
+	case 'r':
+		b.WriteByte('\r')
+	case 't':
+		b.WriteByte('\t')
+	case 'v':
+		b.WriteByte('\v')
+	case 'x':
+		n := 1
+		for n < len(s) && n < 3 && isHex(s[n]) {
+			n++
+		}
+		if n == 1 {
+			b.WriteByte('x')
+			return 1
+		}
+		v, _ := strconv.ParseUint(s[1:n], 16, 8)
+		b.WriteByte(byte(v))
+		return n
+	case 'c':
+		if len(s) > 1 {
+			b.WriteByte(s[1] & 0x1f)
+			return 2
+		}
+		b.WriteByte('c')
+	default:
+		if c >= '0' && c <= '7' {
+			n := 1
+			for n < len(s) && n < 3 && s[n] >= '0' && s[n] <= '7' {
+				n++
+			}
+			v, _ := strconv.ParseUint(s[:n], 8, 16)
+			b.WriteByte(byte(v))
+			return n
+		}
+		b.WriteByte(c)
+	}
+	return 1
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }

@@ -84,9 +84,29 @@ func TestGrammar(t *testing.T) {
 			want:  "a 1; b 2", noDiags: true,
 		},
 		{
-			name:  "comment char only at the start of a word",
-			files: memFS{"/k.conf": "auth_pass ab#cd!ef\n"},
-			want:  "auth_pass ab#cd!ef", noDiags: true,
+			name:  "comment chars cut anywhere outside quotes",
+			files: memFS{"/k.conf": "auth_pass ab#cd\nrouter_id x!y\n"},
+			want:  "auth_pass ab; router_id x", noDiags: true,
+		},
+		{
+			name:  "escaped comment chars are literal",
+			files: memFS{"/k.conf": `auth_pass ab\#cd\!e` + "\n"},
+			want:  "auth_pass ab#cd!e", noDiags: true,
+		},
+		{
+			name:  "a quote ends an unquoted word",
+			files: memFS{"/k.conf": `router_id x"a b"y` + "\n"},
+			want:  `router_id x "a b" y`, noDiags: true,
+		},
+		{
+			name:  "single quotes are ordinary",
+			files: memFS{"/k.conf": "router_id 'a b'\n"},
+			want:  "router_id 'a b'", noDiags: true,
+		},
+		{
+			name:  "quoted braces stay in the word",
+			files: memFS{"/k.conf": `router_id "a{b}c"` + "\n"},
+			want:  `router_id "a{b}c"`, noDiags: true,
 		},
 		{
 			name:  "quoted strings keep spaces and comment chars",
@@ -144,8 +164,62 @@ func TestGrammar(t *testing.T) {
 		},
 		{
 			name:  "definitions are substituted",
-			files: memFS{"/k.conf": "$IF=eth1\n$VIP = 198.18.0.9/24\ni { interface $IF\n v { ${VIP} dev $IF }\n}\n"},
+			files: memFS{"/k.conf": "$IF=eth1\n$VIP=  198.18.0.9/24\ni { interface $IF\n v { ${VIP} dev $IF }\n}\n"},
 			want:  "i {interface eth1; v {198.18.0.9/24 dev eth1}}", noDiags: true,
+		},
+		{
+			name:  "$NAME only before a blank, comma, ')' or the end; ${NAME} anywhere",
+			files: memFS{"/k.conf": "$B=11\n$C=1\nr${B}-$C-$C\nv $B.2\n"},
+			want:  "r11-$C-1; v $B.2", noDiags: true,
+		},
+		{
+			name:  "no space before = in a definition",
+			files: memFS{"/k.conf": "$RID =spaced\n"},
+			want:  "$RID =spaced", noDiags: true,
+		},
+		{
+			name:  "definitions inside quotes and recursive",
+			files: memFS{"/k.conf": "$A=x\n$B=$A y\nnotify \"/bin/echo $B end\"\n"},
+			want:  `notify "/bin/echo x y end"`, noDiags: true,
+		},
+		{
+			name:  "a definition may hold a keyword",
+			files: memFS{"/k.conf": "$KW=router_id\n$KW kw\n"},
+			want:  "router_id kw", noDiags: true,
+		},
+		{
+			name:  "self-referencing definition is bounded",
+			files: memFS{"/k.conf": "$A=x $A\nv $A\n"},
+			want:  "v " + strings.Repeat("x ", maxSubstitutions) + "$",
+			diags: []string{"/k.conf:2:3: error: more than 4096 substitutions in one line"},
+		},
+		{
+			name:  "undefined braced definition is an error",
+			files: memFS{"/k.conf": "router_id a${UNDEF}b\n"},
+			want:  "router_id a$ {UNDEF}; b",
+			diags: []string{"/k.conf:1:12: error: undefined definition ${UNDEF}"},
+		},
+		{
+			name:  "multi-line definition replays where it stands alone",
+			files: memFS{"/k.conf": "$BLK= \\\n a 1 \\\n b 2\nx {\n$BLK\n}\n"},
+			want:  "x {a 1; b 2}", noDiags: true,
+		},
+		{
+			name:  "built-in definitions",
+			files: memFS{"/etc/k/main.conf": "p ${_PWD} ${_INSTANCE}\n"},
+			id:    "node1",
+			want:  "p /etc/k node1", noDiags: true,
+		},
+		{
+			name:  "~SEQ replays the rest of the line",
+			files: memFS{"/k.conf": "v {\n~SEQ(I, 1, 3) 198.18.5.${I}\n~SEQ(J, 3) j$J\n~SEQx(K, 9, 2, 12) k$K\n}\n"},
+			want:  "v {198.18.5.1; 198.18.5.2; 198.18.5.3; j1; j2; j3; k9; kb}", noDiags: true,
+		},
+		{
+			name:  "bad ~SEQ",
+			files: memFS{"/k.conf": "~SEQ(I, 1, 0, 3) x\n"},
+			want:  "",
+			diags: []string{"/k.conf:1:1: error: invalid ~SEQ specification"},
 		},
 		{
 			name:  "a definition may hold several words",
@@ -158,9 +232,16 @@ func TestGrammar(t *testing.T) {
 			want:  "x $B 1", noDiags: true,
 		},
 		{
-			name:  "conditional lines without an id",
-			files: memFS{"/k.conf": "@high p 170\n@^high p 85\nq 1\n"},
-			want:  "p 85; q 1", noDiags: true,
+			name:  "conditional lines without a matching id",
+			files: memFS{"/k.conf": "@high p 170\n@^high p 85\nq 1\n@high\n@ x 1\n@^ y 2\n"},
+			id:    "other",
+			want:  "p 85; q 1; y 2", noDiags: true,
+		},
+		{
+			name:  "conditional definitions",
+			files: memFS{"/k.conf": "@main $P=200\n@^main $P=50\npriority $P\n"},
+			id:    "main",
+			want:  "priority 200", noDiags: true,
 		},
 		{
 			name:  "conditional lines with an id",
@@ -202,10 +283,44 @@ func TestGrammar(t *testing.T) {
 			diags: []string{`/k.conf:1:9: warning: include "/nowhere/*.conf" matches no file`},
 		},
 		{
+			name:  "strict include of a missing file is an error",
+			files: memFS{"/k.conf": "includea /nowhere.conf\nincluder /nowhere/*.conf\n"},
+			want:  "",
+			diags: []string{`/k.conf:1:10: error: include "/nowhere.conf" matches no file`},
+		},
+		{
+			name: "include with brace alternatives in the order written",
+			files: memFS{
+				"/k.conf":        "include conf.d/{c,a}.conf\n",
+				"/conf.d/a.conf": "a 1\n",
+				"/conf.d/c.conf": "c 3\n",
+			},
+			want: "c 3; a 1", noDiags: true,
+		},
+		{
+			name: "include pattern from a definition, with a trailing comment",
+			files: memFS{
+				"/k.conf":        "$F=conf.d/b.conf\ninclude $F # the b file\n",
+				"/conf.d/b.conf": "b 2\n",
+			},
+			want: "b 2", noDiags: true,
+		},
+		{
+			name:  "a word starting with include is not an include",
+			files: memFS{"/k.conf": "include_check\nincludes x\n"},
+			want:  "include_check; includes x", noDiags: true,
+		},
+		{
 			name:  "positions survive substitution",
 			files: memFS{"/k.conf": "$X=198.18.0.1\n  v $X \"q\n"},
 			want:  `v 198.18.0.1 "q"`,
 			diags: []string{"/k.conf:2:8: error: unterminated quoted string"},
+		},
+		{
+			name:  "positions after an escape",
+			files: memFS{"/k.conf": `a\#b "x` + "\n"},
+			want:  `a#b "x"`,
+			diags: []string{"/k.conf:1:6: error: unterminated quoted string"},
 		},
 		{
 			name:  "CRLF line ends",
@@ -223,7 +338,11 @@ func TestGrammar(t *testing.T) {
 					}
 				}
 			}
-			got, diags := tt.files.readTree(main, tt.id)
+			id := tt.id
+			if id == "" {
+				id = "test-host"
+			}
+			got, diags := tt.files.readTree(main, id)
 			if got != tt.want {
 				t.Errorf("tree:\n got %s\nwant %s", got, tt.want)
 			}
@@ -239,5 +358,25 @@ func TestGrammar(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestSplitCommand(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"/path/to_master.sh inside", []string{"/path/to_master.sh", "inside"}},
+		{"</dev/tcp/127.0.0.1/80", []string{"</dev/tcp/127.0.0.1/80"}},
+		{"/bin/x 'a b'  c", []string{"/bin/x", "a b", "c"}},
+		{`/bin/x a\ b \t\x41\101\cA\\`, []string{"/bin/x", "a b", "\tAA\x01\\"}},
+		{"  ", nil},
+		{"/bin/x ''", []string{"/bin/x", ""}},
+	}
+	for _, tt := range tests {
+		got := splitCommand(tt.in)
+		if fmt.Sprintf("%q", got) != fmt.Sprintf("%q", tt.want) {
+			t.Errorf("splitCommand(%q) = %q, want %q", tt.in, got, tt.want)
+		}
 	}
 }
