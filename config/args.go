@@ -16,6 +16,23 @@ type ctx struct {
 	tbl  *table
 	cfg  *Config
 	opts Options
+
+	defined map[string]Pos // "kind/name" -> first definition, see define
+}
+
+// define records the first definition of a named object of a kind
+// ("vrrp_instance", ...) and reports an earlier one, in constant time, so
+// duplicate checks stay linear in large configurations.
+func (c *ctx) define(kind, name string, at Pos) (first Pos, dup bool) {
+	if c.defined == nil {
+		c.defined = map[string]Pos{}
+	}
+	key := kind + "/" + name
+	if p, ok := c.defined[key]; ok {
+		return p, true
+	}
+	c.defined[key] = at
+	return at, false
 }
 
 // nargs checks that a statement has between lo and hi arguments (hi < 0:

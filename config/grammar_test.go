@@ -286,7 +286,7 @@ func TestGrammar(t *testing.T) {
 			name:  "strict include of a missing file is an error",
 			files: memFS{"/k.conf": "includea /nowhere.conf\nincluder /nowhere/*.conf\n"},
 			want:  "",
-			diags: []string{`/k.conf:1:10: error: include "/nowhere.conf" matches no file`},
+			diags: []string{`/k.conf:1:10: error: included file "/nowhere.conf" does not exist`},
 		},
 		{
 			name: "include with brace alternatives in the order written",

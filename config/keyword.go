@@ -155,7 +155,9 @@ func alias(name string, of *Keyword) *Keyword {
 }
 
 // walk interprets a block's statements with the block's keyword table.
-func (c *ctx) walk(b *Block, nodes []*node, target any) {
+func (c *ctx) walk(b *Block, nodes []*node, target any) { c.walkIn(b, nil, nodes, target) }
+
+func (c *ctx) walkIn(b *Block, parent *node, nodes []*node, target any) {
 	seen := map[string]*node{}
 	for _, n := range nodes {
 		if b.Item != nil {
@@ -167,7 +169,7 @@ func (c *ctx) walk(b *Block, nodes []*node, target any) {
 		}
 		kw := b.index[n.name()]
 		if kw == nil {
-			c.unknown(b, n)
+			c.unknown(b, n, parent)
 			continue
 		}
 		if prev, ok := seen[kw.Name]; ok && !kw.Multi {
@@ -196,7 +198,7 @@ func (c *ctx) walk(b *Block, nodes []*node, target any) {
 		}
 		child := kw.apply(c, n, target)
 		if kw.Block != nil && n.block && child != nil {
-			c.walk(kw.Block, n.children, child)
+			c.walkIn(kw.Block, n, n.children, child)
 		}
 	}
 }
@@ -209,16 +211,33 @@ func blockLabel(b *Block) string {
 }
 
 // unknown reports a keyword the block does not know, with the most useful
-// hint: where the keyword does belong, or the nearest spelling.
-func (c *ctx) unknown(b *Block, n *node) {
+// hint: where the keyword does belong, or the nearest spelling. A plain
+// line is a warning (keepalived ignores it and runs); a whole block that
+// would be dropped is an error, and a top-level block met inside another
+// block is diagnosed as the missing '}' it almost always is (keepalived
+// would merge it into the enclosing block).
+func (c *ctx) unknown(b *Block, n *node, parent *node) {
 	name := n.name()
+	homes := c.tbl.homes[name]
 	hint := ""
-	if homes := c.tbl.homes[name]; len(homes) > 0 {
+	if len(homes) > 0 {
 		hint = fmt.Sprintf("%s belongs in: %s", name, strings.Join(homes, ", "))
 	} else if near := nearest(name, b); near != "" {
 		hint = fmt.Sprintf("did you mean %s?", near)
 	}
-	c.d.warnf(n.pos(), hint, "unknown keyword %q in %s; line ignored", name, blockLabel(b))
+	switch {
+	case b.Name != "" && len(homes) == 1 && homes[0] == blockLabel(c.tbl.root) && n.block:
+		at := ""
+		if parent != nil && !parent.closed {
+			at = fmt.Sprintf(" (opened at line %d)", parent.open.Line)
+		}
+		c.d.errorf(n.pos(), fmt.Sprintf("close the %s block%s before this line", b.Name, at),
+			"%s inside %s: a '}' is missing before it", name, b.Name)
+	case n.block:
+		c.d.errorf(n.pos(), hint, "unknown block %q in %s; its whole contents would be ignored", name, blockLabel(b))
+	default:
+		c.d.warnf(n.pos(), hint, "unknown keyword %q in %s; line ignored", name, blockLabel(b))
+	}
 }
 
 // nearest suggests a keyword of b within a small edit distance of name.

@@ -474,7 +474,14 @@ func (s *source) include(from string, stmt, at Pos, pattern string, mode include
 			continue
 		}
 		if len(matches) == 0 {
-			if mode != 'r' {
+			switch {
+			case mode == 'r':
+			case !strings.ContainsAny(alt, "*?["):
+				// A named file that is missing is part of the
+				// configuration missing (often every VIP): refuse.
+				s.d.errorf(at, "looked for "+p+"; use a glob pattern if the file is optional",
+					"included file %q does not exist", alt)
+			default:
 				report(at, "looked for "+p, "include %q matches no file", alt)
 			}
 			continue
