@@ -104,9 +104,14 @@ func (in *Instance) SkewTime() time.Duration {
 	return p * in.masterInterval / 256
 }
 
-// MasterDownInterval is 3 × Master_Adver_Interval + Skew_Time.
+// MasterDownInterval is 3 × Master_Adver_Interval + Skew_Time (3 being
+// down_timer_adverts, when configured).
 func (in *Instance) MasterDownInterval() time.Duration {
-	return 3*in.masterInterval + in.SkewTime()
+	n := in.cfg.DownAdverts
+	if n <= 0 {
+		n = 3
+	}
+	return time.Duration(n)*in.masterInterval + in.SkewTime()
 }
 
 // Step applies one event at time now and returns the actions to perform.

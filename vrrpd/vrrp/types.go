@@ -53,6 +53,10 @@ type Config struct {
 	// Primary is this router's primary address on the interface: the
 	// source of its adverts, compared on a priority tie.
 	Primary netip.Addr
+	// DownAdverts is how many master intervals a backup waits before
+	// declaring the master down (keepalived's down_timer_adverts; 0 means
+	// the RFC's 3).
+	DownAdverts int
 	// LowerPrioNoAdvert keeps a master from answering a lower priority
 	// advert at once (RFC behaviour; keepalived answers by default).
 	LowerPrioNoAdvert bool

@@ -1,0 +1,201 @@
+package lab
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/vishvananda/netlink"
+)
+
+// AddrEvent is an address appearing on or leaving a namespace's interface.
+type AddrEvent struct {
+	Addr  netip.Addr
+	Added bool
+	At    time.Time
+}
+
+// AddrWatch follows the addresses of one namespace through netlink events,
+// so a test waits for the kernel to say a VIP arrived instead of polling.
+type AddrWatch struct {
+	ns      *NS
+	mu      sync.Mutex
+	present map[netip.Addr]bool
+	events  []AddrEvent
+	changed chan struct{}
+	done    chan struct{}
+}
+
+// WatchAddrs starts watching; it stops when the test ends.
+func (ns *NS) WatchAddrs() *AddrWatch {
+	ns.lab.tb.Helper()
+	h, err := ns.Handle()
+	if err != nil {
+		ns.lab.tb.Fatalf("lab %s: %v", ns.Role, err)
+	}
+	defer h.Close()
+	w := &AddrWatch{ns: ns, present: map[netip.Addr]bool{}, changed: make(chan struct{}, 1), done: make(chan struct{})}
+	ch := make(chan netlink.AddrUpdate, 256)
+	err = netlink.AddrSubscribeWithOptions(ch, w.done, netlink.AddrSubscribeOptions{
+		Namespace:    &h,
+		ListExisting: true,
+		ErrorCallback: func(err error) {
+			ns.lab.tb.Logf("lab %s: address watch: %v", ns.Role, err)
+		},
+	})
+	if err != nil {
+		ns.lab.tb.Fatalf("lab %s: subscribe to addresses: %v", ns.Role, err)
+	}
+	ns.lab.tb.Cleanup(func() { close(w.done) })
+	go func() {
+		for u := range ch {
+			a, ok := netip.AddrFromSlice(u.LinkAddress.IP)
+			if !ok {
+				continue
+			}
+			a = a.Unmap()
+			w.mu.Lock()
+			w.present[a] = u.NewAddr
+			w.events = append(w.events, AddrEvent{Addr: a, Added: u.NewAddr, At: time.Now()})
+			w.mu.Unlock()
+			select {
+			case w.changed <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	return w
+}
+
+// Has reports whether the address is on an interface now.
+func (w *AddrWatch) Has(a netip.Addr) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.present[a]
+}
+
+// Events returns every change of the address seen so far.
+func (w *AddrWatch) Events(a netip.Addr) []AddrEvent {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []AddrEvent
+	for _, e := range w.events {
+		if e.Addr == a {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Wait blocks until the address is present (or absent) and returns when
+// the kernel reported it, or fails the test after timeout.
+func (w *AddrWatch) Wait(a netip.Addr, present bool, timeout time.Duration) time.Time {
+	w.ns.lab.tb.Helper()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		w.mu.Lock()
+		ok := w.present[a] == present
+		var at time.Time
+		for i := len(w.events) - 1; i >= 0; i-- {
+			if w.events[i].Addr == a {
+				at = w.events[i].At
+				break
+			}
+		}
+		w.mu.Unlock()
+		if ok {
+			return at
+		}
+		select {
+		case <-w.changed:
+		case <-deadline.C:
+			w.ns.lab.tb.Fatalf("lab %s: %s still %s after %v", w.ns.Role, a, map[bool]string{true: "absent", false: "present"}[present], timeout)
+		}
+	}
+}
+
+// Probe is a client hammering a TCP service: one connect every interval,
+// each bounded by the interval, recording every failure.
+type Probe struct {
+	mu       sync.Mutex
+	attempts int
+	failures []time.Time
+	stop     context.CancelFunc
+	done     chan struct{}
+}
+
+// StartProbe connects to addr from inside ns every interval until Stop.
+func (ns *NS) StartProbe(addr netip.AddrPort, interval time.Duration) *Probe {
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &Probe{stop: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		_ = ns.Do(func() error {
+			d := net.Dialer{Timeout: interval}
+			t := time.NewTicker(interval)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-t.C:
+				}
+				at := time.Now()
+				c, err := d.DialContext(ctx, "tcp", addr.String())
+				if ctx.Err() != nil {
+					return nil
+				}
+				p.mu.Lock()
+				p.attempts++
+				if err != nil {
+					p.failures = append(p.failures, at)
+				} else {
+					c.Close()
+				}
+				p.mu.Unlock()
+			}
+		})
+	}()
+	ns.lab.tb.Cleanup(p.Stop)
+	return p
+}
+
+// Stop ends the probe and waits for it.
+func (p *Probe) Stop() {
+	p.stop()
+	<-p.done
+}
+
+// Result returns how many connects were tried and when they failed.
+func (p *Probe) Result() (attempts int, failures []time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.attempts, append([]time.Time(nil), p.failures...)
+}
+
+// Serve accepts TCP connections on port on every address of ns (the VIP
+// included, once present) until the test ends.
+func (ns *NS) Serve(port int) {
+	ns.lab.tb.Helper()
+	var ln net.Listener
+	if err := ns.Do(func() (err error) {
+		ln, err = net.Listen("tcp", fmt.Sprintf(":%d", port))
+		return err
+	}); err != nil {
+		ns.lab.tb.Fatalf("lab %s: listen :%d: %v", ns.Role, port, err)
+	}
+	ns.lab.tb.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+}
