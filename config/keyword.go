@@ -158,7 +158,9 @@ func alias(name string, of *Keyword) *Keyword {
 func (c *ctx) walk(b *Block, nodes []*node, target any) { c.walkIn(b, nil, nodes, target) }
 
 func (c *ctx) walkIn(b *Block, parent *node, nodes []*node, target any) {
-	seen := map[string]*node{}
+	// Statements of this block seen so far, for repeated-keyword warnings;
+	// a slice, since blocks are small and a map per block is costly.
+	var seen []*node
 	for _, n := range nodes {
 		if b.Item != nil {
 			if n.block {
@@ -172,11 +174,16 @@ func (c *ctx) walkIn(b *Block, parent *node, nodes []*node, target any) {
 			c.unknown(b, n, parent)
 			continue
 		}
-		if prev, ok := seen[kw.Name]; ok && !kw.Multi {
-			c.d.warnf(n.pos(), "delete one of them", "%s given twice in %s (first at line %d); the later value is used",
-				kw.Name, blockLabel(b), prev.pos().Line)
+		if !kw.Multi {
+			for _, prev := range seen {
+				if prev.name() == n.name() {
+					c.d.warnf(n.pos(), "delete one of them", "%s given twice in %s (first at line %d); the later value is used",
+						kw.Name, blockLabel(b), prev.pos().Line)
+					break
+				}
+			}
+			seen = append(seen, n)
 		}
-		seen[kw.Name] = n
 		switch kw.Status {
 		case Rejected:
 			c.d.errorf(n.pos(), "remove this line", "%s is not supported by Vigil: %s", kw.Name, kw.Doc)

@@ -38,7 +38,6 @@ type source struct {
 	stack     []string    // absolute paths being read, for loop detection
 	files     []string    // every file read, in order
 	tree      *treeBuilder
-	buf       []token // tokens of the current line, reused
 }
 
 // definition is the value of a $NAME; multi-line definitions replay their
@@ -216,8 +215,9 @@ func (s *source) logicalLine(path string, lineNo int, l logical, depth int) {
 		return
 	}
 
-	toks := lex(l, path, lineNo, s.d, s.buf[:0])
-	s.buf = toks[:0]
+	// Lex straight into the tree's arena: a line has at most one token
+	// per two bytes, plus one.
+	toks := lex(l, path, lineNo, s.d, s.tree.wordBuffer(len(l.text)/2+1))
 	if len(toks) > 0 {
 		s.tree.line(toks)
 	}

@@ -44,16 +44,21 @@ type treeBuilder struct {
 	last  *node   // statement completed just before, for a '{' on the next line
 	d     *diag
 
-	// Arenas: statements are sub-slices of copied lines and nodes come
-	// from chunks, which keeps a 10,000-instance file to few allocations.
-	words []token
-	nodes []node
+	// Arenas: statements are sub-slices of lines lexed straight into
+	// words, nodes come from chunks, and a block's children are gathered
+	// on a reusable per-depth stack and stored once, exact-sized, when the
+	// block closes. A 10,000-instance file then needs few allocations.
+	words    []token
+	nodes    []node
+	ptrs     []*node
+	children [][]*node // pending children per open block, by depth
 }
 
 func newTreeBuilder(d *diag) *treeBuilder {
 	b := &treeBuilder{d: d}
 	b.root.block = true
 	b.stack = []*node{&b.root}
+	b.children = [][]*node{nil}
 	return b
 }
 
@@ -65,19 +70,45 @@ func (b *treeBuilder) newNode() *node {
 	return &b.nodes[len(b.nodes)-1]
 }
 
-// line takes the tokens of one source line.
-func (b *treeBuilder) line(toks []token) {
-	if cap(b.words)-len(b.words) < len(toks) {
-		b.words = make([]token, 0, max(4096, len(toks)))
+// wordBuffer returns room for at least n more tokens, for the lexer to
+// write a line's tokens where the tree keeps them.
+func (b *treeBuilder) wordBuffer(n int) []token {
+	if cap(b.words)-len(b.words) < n {
+		b.words = make([]token, 0, max(4096, n))
 	}
-	at := len(b.words)
-	b.words = append(b.words, toks...)
-	toks = b.words[at:len(b.words):len(b.words)]
+	return b.words[len(b.words):len(b.words)]
+}
+
+// seal stores the pending children of the block at depth, exact-sized.
+func (b *treeBuilder) seal(depth int) []*node {
+	pending := b.children[depth]
+	b.children[depth] = pending[:0]
+	if len(pending) == 0 {
+		return nil
+	}
+	if cap(b.ptrs)-len(b.ptrs) < len(pending) {
+		b.ptrs = make([]*node, 0, max(4096, len(pending)))
+	}
+	at := len(b.ptrs)
+	b.ptrs = append(b.ptrs, pending...)
+	return b.ptrs[at:len(b.ptrs):len(b.ptrs)]
+}
+
+// line takes the tokens of one source line. toks must come from
+// wordBuffer (or be a slice the tree may keep).
+func (b *treeBuilder) line(toks []token) {
+	if len(toks) > 0 && len(b.words) < cap(b.words) && &b.words[:len(b.words)+1][len(b.words)] == &toks[0] {
+		b.words = b.words[:len(b.words)+len(toks)] // lexed in place
+	} else {
+		toks = append(b.wordBuffer(len(toks)), toks...)
+		b.words = b.words[:len(b.words)+len(toks)]
+	}
+	toks = toks[:len(toks):len(toks)]
 
 	var cur *node // statement being read
 	for i := 0; i < len(toks); i++ {
 		t := toks[i]
-		top := b.stack[len(b.stack)-1]
+		depth := len(b.stack) - 1
 		switch t.kind {
 		case tWord:
 			j := i + 1
@@ -86,7 +117,7 @@ func (b *treeBuilder) line(toks []token) {
 			}
 			cur = b.newNode()
 			cur.words = toks[i:j:j]
-			top.children = append(top.children, cur)
+			b.children[depth] = append(b.children[depth], cur)
 			i = j - 1
 		case tOpen:
 			target := cur
@@ -106,15 +137,20 @@ func (b *treeBuilder) line(toks []token) {
 			}
 			target.block, target.open = true, t.pos
 			b.stack = append(b.stack, target)
+			if len(b.children) < len(b.stack) {
+				b.children = append(b.children, nil)
+			}
 			cur, b.last = nil, nil
 		case tClose:
-			if len(b.stack) == 1 {
+			if depth == 0 {
 				b.d.errorf(t.pos, "remove it, or look for a block closed twice", "'}' without a matching '{'")
 				cur = nil
 				continue
 			}
+			top := b.stack[depth]
 			top.closed = true
-			b.stack = b.stack[:len(b.stack)-1]
+			top.children = b.seal(depth)
+			b.stack = b.stack[:depth]
 			cur, b.last = nil, top
 		}
 	}
@@ -126,10 +162,12 @@ func (b *treeBuilder) line(toks []token) {
 // finish reports blocks left open at the end of the configuration, which
 // keepalived accepts, and returns the top-level statements.
 func (b *treeBuilder) finish() []*node {
-	for i := len(b.stack) - 1; i > 0; i-- {
-		n := b.stack[i]
+	for depth := len(b.stack) - 1; depth > 0; depth-- {
+		n := b.stack[depth]
+		n.children = b.seal(depth)
 		b.d.warnf(n.open, "add the missing '}'", "block %q opened here is not closed before the end of the configuration", n.name())
 	}
 	b.stack = b.stack[:1]
+	b.root.children = append(b.root.children, b.seal(0)...)
 	return b.root.children
 }

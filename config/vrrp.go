@@ -418,11 +418,9 @@ type VRRPInstance struct {
 
 	Pos Pos `json:"-"`
 
-	// at records where each keyword was last written, and args its
-	// arguments, so validation can point at the line that matters and
-	// record what it overrides.
-	at   map[string]Pos
-	args map[string]string
+	// marks are the instance's statements, so validation can point at the
+	// line that matters and record what it overrides.
+	marks []*node
 
 	// fam is the address family (4 or 6) fixed by the first address
 	// statement, famBy the keyword that fixed it and famAt where.
@@ -444,8 +442,6 @@ func newVRRPInstance(name string, pos Pos) *VRRPInstance {
 		AdvertInt:        Duration(1e9),
 		DownTimerAdverts: 3,
 		Pos:              pos,
-		at:               map[string]Pos{},
-		args:             map[string]string{},
 	}
 }
 
@@ -462,14 +458,22 @@ func newTrackFile(name string, pos Pos) *TrackFile {
 // mark records where keyword n was written in the instance (the last
 // occurrence wins, as for the value) and its arguments.
 func (v *VRRPInstance) mark(n *node) {
-	if v.at == nil {
-		v.at = map[string]Pos{}
+	if v.marks == nil {
+		v.marks = make([]*node, 0, 16)
 	}
-	if v.args == nil {
-		v.args = map[string]string{}
+	v.marks = append(v.marks, n)
+}
+
+// marked returns the last statement of keyword kw, or nil. A slice, not a
+// map: an instance has a dozen keywords and lookups are rare, and maps per
+// instance dominated the cost of reading 10,000 instances.
+func (v *VRRPInstance) marked(kw string) *node {
+	for i := len(v.marks) - 1; i >= 0; i-- {
+		if v.marks[i].name() == kw {
+			return v.marks[i]
+		}
 	}
-	v.at[n.name()] = n.pos()
-	v.args[n.name()] = n.argText()
+	return nil
 }
 
 // override records that keyword kw, written as value, is overridden.
@@ -485,21 +489,26 @@ func (v *VRRPInstance) override(kw, value string) {
 
 // overrideKw records that keyword kw is overridden, with the arguments
 // it was written with.
-func (v *VRRPInstance) overrideKw(kw string) { v.override(kw, v.args[kw]) }
+func (v *VRRPInstance) overrideKw(kw string) {
+	value := ""
+	if n := v.marked(kw); n != nil {
+		value = n.argText()
+	}
+	v.override(kw, value)
+}
 
 // posOf returns where keyword kw was written, or the instance's own
 // position when it was not.
 func (v *VRRPInstance) posOf(kw string) Pos {
-	if p, ok := v.at[kw]; ok {
-		return p
+	if n := v.marked(kw); n != nil {
+		return n.pos()
 	}
 	return v.Pos
 }
 
 // written reports whether keyword kw appears in the instance.
 func (v *VRRPInstance) written(kw string) bool {
-	_, ok := v.at[kw]
-	return ok
+	return v.marked(kw) != nil
 }
 
 // family is the instance's address family (4 or 6) as keepalived
