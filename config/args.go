@@ -210,25 +210,6 @@ func (c *ctx) addrArg(n *node) (netip.Addr, bool) {
 	return c.addrTok(n.name(), n.words[1])
 }
 
-// prefixTok parses "ADDR" or "ADDR/LEN". Without a length the prefix is a
-// host route (/32 or /128), as keepalived assumes for VIPs.
-func (c *ctx) prefixTok(what string, t token) (netip.Prefix, bool) {
-	s := t.text
-	if !strings.Contains(s, "/") {
-		a, ok := c.addrTok(what, t)
-		if !ok {
-			return netip.Prefix{}, false
-		}
-		return netip.PrefixFrom(a, a.BitLen()), true
-	}
-	p, err := netip.ParsePrefix(s)
-	if err != nil {
-		c.d.errorf(t.pos, "write ADDRESS/LENGTH, e.g. 198.18.0.10/24", "%s: %q is not an address with prefix length", what, s)
-		return netip.Prefix{}, false
-	}
-	return netip.PrefixFrom(p.Addr().Unmap(), p.Bits()), true
-}
-
 // portTok parses a TCP/UDP port number.
 func (c *ctx) portTok(what string, t token) (uint16, bool) {
 	v, ok := c.intTok(what, t, 0, 65535)

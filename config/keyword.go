@@ -141,11 +141,6 @@ func acceptedBlock(name, args, why string) *Keyword {
 	return k
 }
 
-// rejected makes a table entry for a keyword Vigil refuses.
-func rejected(name, args, why string) *Keyword {
-	return &Keyword{Name: name, Args: args, Status: Rejected, Doc: why, Multi: true}
-}
-
 // alias makes an older spelling share a keyword's meaning.
 func alias(name string, of *Keyword) *Keyword {
 	k := *of

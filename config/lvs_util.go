@@ -3,7 +3,6 @@ package config
 import (
 	"fmt"
 	"net/netip"
-	"strconv"
 	"strings"
 )
 
@@ -167,6 +166,3 @@ func lvsHostPort(a netip.Addr, port uint16) string {
 
 // lvsBoolPtr returns a pointer to v, for optional booleans in the model.
 func lvsBoolPtr(v bool) *bool { return &v }
-
-// lvsItoa is strconv.Itoa for uint16 ports in messages.
-func lvsItoa(v uint16) string { return strconv.Itoa(int(v)) }

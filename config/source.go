@@ -537,9 +537,7 @@ func expandBraces(p string) []string {
 	bounds := append(append([]int{open}, commas...), close)
 	for k := 0; k+1 < len(bounds); k++ {
 		alt := p[bounds[k]+1 : bounds[k+1]]
-		for _, e := range expandBraces(p[:open] + alt + p[close+1:]) {
-			out = append(out, e)
-		}
+		out = append(out, expandBraces(p[:open]+alt+p[close+1:])...)
 	}
 	return out
 }

@@ -100,7 +100,6 @@ type vrrpLine struct {
 }
 
 func (l *vrrpLine) more() bool  { return l.i < len(l.words) }
-func (l *vrrpLine) peek() token { return l.words[l.i] }
 func (l *vrrpLine) next() token { t := l.words[l.i]; l.i++; return t }
 
 // value returns the token after option opt, or reports it missing.

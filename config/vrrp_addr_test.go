@@ -38,8 +38,6 @@ func vrrpHasDiag(ds Diagnostics, sub string) bool {
 	return false
 }
 
-func vrrpU32(v uint32) *uint32 { return &v }
-
 func TestVRRPAddressLines(t *testing.T) {
 	tests := []struct {
 		name    string

@@ -3,7 +3,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/urfave/cli/v2"
@@ -22,7 +24,7 @@ type exitError int
 
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
 
-func run(args []string, stdout, stderr *os.File) int {
+func run(args []string, stdout, stderr io.Writer) int {
 	app := &cli.App{
 		Name:      "vigil",
 		Usage:     "keep virtual IPs on exactly one healthy host (reads keepalived.conf)",
@@ -30,12 +32,14 @@ func run(args []string, stdout, stderr *os.File) int {
 		ErrWriter: stderr,
 		Commands: []*cli.Command{
 			checkConfigCommand(),
+			vrrpdCommand(),
 		},
 		// Exit codes are decided by run, not by urfave/cli calling os.Exit.
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
 	if err := app.Run(args); err != nil {
-		if code, ok := err.(exitError); ok {
+		var code exitError
+		if errors.As(err, &code) {
 			return int(code)
 		}
 		fmt.Fprintf(stderr, "vigil: %v\n", err)

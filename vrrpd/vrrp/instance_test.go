@@ -13,7 +13,6 @@ var (
 	t0    = time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
 	addrA = netip.MustParseAddr("198.18.0.1")
 	addrB = netip.MustParseAddr("198.18.0.2")
-	addrC = netip.MustParseAddr("198.18.0.3")
 )
 
 func ms(n float64) time.Duration { return time.Duration(n * float64(time.Millisecond)) }

@@ -1,0 +1,149 @@
+# Vigil build, test and lint entry points. `make help` lists them.
+#
+# `make test` is what CI runs (.ci/run): on a fresh Debian machine as root it
+# installs the few system tools the tests drive, then lints, runs every test
+# with the race detector and fuzzes the configuration reader for 30 s.
+
+GO          ?= go
+BIN         := bin/vigil
+DESTDIR     ?=
+# Project-local tools, so nothing lands in the user's GOPATH.
+TOOLS       := $(CURDIR)/.cache/bin
+# staticcheck v0.8.2 is release 2026.2.2, the first to know Go 1.26.
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
+# Seconds per fuzz target: `make fuzz` (every target) and `make test` (FuzzLoad).
+FUZZTIME      ?= 20s
+TEST_FUZZTIME ?= 30s
+TEST_FUZZTIME_PACKET ?= 15s
+# System packages the tests drive: keepalived (the agreement test compares
+# verdicts with keepalived -t), ip (network namespaces), nft.
+APT_PACKAGES := keepalived iproute2 nftables
+
+# A sample to demonstrate check-config on: the real-world file from ../shared
+# when the repository sits beside it, else one kept in this repository.
+DEMO_CONF := $(firstword $(wildcard ../shared/testdata/keepalived-conf/seed000-full-vrrp.conf) config/testdata/broken/valid-minimal.conf)
+DEMO_BROKEN := config/testdata/broken/priority-300.conf
+
+.DEFAULT_GOAL := build
+.PHONY: help build test lint vet fmt-check staticcheck test-deps test-race fuzz-config \
+        bench fuzz install demo docs clean
+
+help:
+	@echo "make build      build $(BIN)"
+	@echo "make test       install test tools if missing (root, Debian), lint, race tests, bounded fuzzing of every decoder"
+	@echo "make lint       gofmt, go vet, staticcheck $(STATICCHECK_VERSION)"
+	@echo "make bench      run every benchmark"
+	@echo "make fuzz       run every fuzz target for $(FUZZTIME) each"
+	@echo "make demo       build and check a sample configuration"
+	@echo "make docs       regenerate docs/config-reference.md from the keyword table"
+	@echo "make install    install $(BIN) to \$$(DESTDIR)/usr/sbin"
+	@echo "make clean      remove build output and project-local tools"
+
+build:
+	$(GO) build -o $(BIN) ./cmd/vigil
+
+# ---- test -------------------------------------------------------------------
+
+test:
+	@start=$$(date +%s); \
+	if $(MAKE) --no-print-directory test-deps lint test-race fuzz-config; then \
+		echo "make test: PASS (lint, race-enabled tests, bounded fuzzing) in $$(( $$(date +%s) - start ))s"; \
+	else \
+		echo "make test: FAIL after $$(( $$(date +%s) - start ))s (the first failing step is above)"; \
+		exit 1; \
+	fi
+
+# Install only what is missing, so repeated runs cost nothing. Without root or
+# apt-get the tests that need these tools skip and say so.
+test-deps:
+	@echo "==> test tools"
+	@missing=""; \
+	command -v keepalived >/dev/null 2>&1 || missing="$$missing keepalived"; \
+	command -v ip >/dev/null 2>&1 || missing="$$missing ip"; \
+	command -v nft >/dev/null 2>&1 || missing="$$missing nft"; \
+	cc=""; command -v cc >/dev/null 2>&1 || cc="gcc libc6-dev"; \
+	if [ -z "$$missing$$cc" ]; then echo "keepalived, ip, nft, cc: present"; exit 0; fi; \
+	if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then \
+		echo "warning: missing:$$missing $${cc:+cc}; not root with apt-get, so tests needing them will skip"; exit 0; \
+	fi; \
+	echo "installing:$$missing $${cc:+C compiler (for -race)}"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	apt-get update -qq && \
+	apt-get install -y -qq --no-install-recommends $(APT_PACKAGES) $$cc </dev/null
+
+lint: fmt-check vet staticcheck
+
+fmt-check:
+	@echo "==> gofmt"
+	@out=$$(gofmt -l $$($(GO) list -f '{{.Dir}}' ./...)); \
+	if [ -n "$$out" ]; then echo "gofmt -l lists files to format (run gofmt -w):"; echo "$$out"; exit 1; fi
+
+vet:
+	@echo "==> go vet"
+	$(GO) vet ./...
+
+staticcheck: $(STATICCHECK)
+	@echo "==> staticcheck"
+	$(STATICCHECK) ./...
+
+$(STATICCHECK):
+	@echo "==> installing staticcheck $(STATICCHECK_VERSION) into $(dir $@)"
+	GOBIN=$(dir $@) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+# The race detector needs cgo and a C compiler; without them run plainly and
+# say so rather than fail.
+test-race:
+	@if CGO_ENABLED=1 $(GO) build -race ./config >/dev/null 2>&1; then \
+		echo "==> go test -race"; \
+		CGO_ENABLED=1 $(GO) test -race -count=1 ./...; \
+	else \
+		echo "==> go test (WITHOUT -race: cgo or a C compiler is missing)"; \
+		$(GO) test -count=1 ./...; \
+	fi
+
+# Every decoder of outside input is fuzzed for a bounded time on each run.
+fuzz-config:
+	@echo "==> fuzz FuzzLoad for $(TEST_FUZZTIME)"
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(TEST_FUZZTIME) ./config
+	@echo "==> fuzz FuzzDecode (VRRP adverts) for $(TEST_FUZZTIME_PACKET)"
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(TEST_FUZZTIME_PACKET) ./vrrpd/packet
+
+# ---- other checks -----------------------------------------------------------
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Every fuzz target in every package, one after another (go test -fuzz takes
+# one target at a time).
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "==> $$pkg $$target for $(FUZZTIME)"; \
+			$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
+
+docs:
+	$(GO) test ./config -run '^TestReferenceUpToDate$$' -update
+
+# ---- install, demo, clean ---------------------------------------------------
+
+# Systemd units are installed here too once they exist.
+install: build
+	install -D -m 0755 $(BIN) $(DESTDIR)/usr/sbin/vigil
+
+demo: build
+	@echo "Vigil can read and check keepalived.conf today. It does not yet run as a daemon"
+	@echo "that moves VIPs (vrrpd is being written); the failover demo arrives with it."
+	@echo
+	@echo "==> $(BIN) check-config -f $(DEMO_CONF)"
+	@$(BIN) check-config -f $(DEMO_CONF)
+	@echo
+	@echo "==> $(BIN) check-config -f $(DEMO_BROKEN)   (broken on purpose: errors name file:line:col)"
+	@if $(BIN) check-config -f $(DEMO_BROKEN); then echo "demo: expected $(DEMO_BROKEN) to be refused"; exit 1; fi
+	@echo
+	@echo "demo: done (configuration checks only, for now)"
+
+clean:
+	rm -rf bin .cache

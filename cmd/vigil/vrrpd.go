@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"go.uber.org/zap"
+
+	"github.com/vigil-ha/vigil/config"
+	"github.com/vigil-ha/vigil/internal/logging"
+	"github.com/vigil-ha/vigil/vrrpd"
+)
+
+// vrrpdCommand runs the VRRP engine on its own. Under the supervisor
+// (vigil run) the same engine runs as a child; standalone it is what the
+// tests and a first migration step use.
+func vrrpdCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "vrrpd",
+		Usage: "run the VRRP engine alone (SIGTERM/SIGINT: graceful stop; SIGUSR1: status to --status-file)",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "use-file", Aliases: []string{"f"}, Value: defaultConfig, Usage: "configuration `FILE`"},
+			&cli.StringFlag{Name: "config-id", Aliases: []string{"i"}, Usage: "select @`ID` conditional lines"},
+			&cli.StringFlag{Name: "status-file", Usage: "write the JSON status to `FILE` on SIGUSR1 and on every state change"},
+			&cli.StringFlag{Name: "log-format", Usage: "console or json (default: console on a terminal)"},
+			&cli.BoolFlag{Name: "debug", Usage: "debug logging"},
+		},
+		Action: runVRRPD,
+	}
+}
+
+func runVRRPD(c *cli.Context) error {
+	log := logging.New("vrrpd", logging.Format(c.String("log-format")), c.Bool("debug"))
+	defer func() { _ = log.Sync() }()
+	path := c.String("use-file")
+	cfg, diags := config.Load(path, config.Options{ConfigID: c.String("config-id"), InterfaceExists: interfaceExists})
+	for _, d := range diags {
+		if d.Severity == config.Error {
+			log.Error("configuration error", zap.String("at", d.Pos.String()), zap.String("error", d.Msg), zap.String("hint", d.Hint))
+		} else {
+			log.Warn("configuration warning", zap.String("at", d.Pos.String()), zap.String("warning", d.Msg))
+		}
+	}
+	if diags.HasErrors() {
+		fmt.Fprintf(c.App.ErrWriter, "vigil vrrpd: %s: configuration unusable (run vigil check-config)\n", path)
+		return exitError(1)
+	}
+	sw := &statusWriter{path: c.String("status-file")}
+	eng, err := vrrpd.New(cfg, vrrpd.Options{Logger: log, Reporter: sw})
+	if err != nil {
+		log.Error("cannot start", zap.Error(err))
+		return exitError(1)
+	}
+	sw.eng = eng
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	go func() {
+		for range usr1 {
+			sw.write()
+		}
+	}()
+	log.Info("Starting VRRP child process", zap.String("config", path), zap.Int("instances", len(cfg.Instances)))
+	if err := eng.Run(ctx); err != nil {
+		log.Error("VRRP engine failed", zap.Error(err))
+		return exitError(1)
+	}
+	log.Info("Stopped")
+	return nil
+}
+
+// statusWriter keeps a JSON status file current for tests and scripts
+// until the control socket arrives with the supervisor.
+type statusWriter struct {
+	mu   sync.Mutex
+	path string
+	eng  *vrrpd.Engine
+}
+
+func (s *statusWriter) InstanceChanged(vrrpd.InstanceStatus) {
+	// Called on the engine goroutine: write from another one, which asks
+	// the engine for a full, consistent snapshot.
+	go s.write()
+}
+
+func (s *statusWriter) write() {
+	if s.path == "" || s.eng == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	st, err := s.eng.Status(ctx)
+	if err != nil {
+		return
+	}
+	data, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tmp := s.path + ".tmp"
+	if os.WriteFile(tmp, data, 0o644) == nil {
+		_ = os.Rename(tmp, s.path)
+	}
+}

@@ -1,0 +1,512 @@
+package vrrpd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"go.uber.org/zap"
+
+	"github.com/vigil-ha/vigil/config"
+	"github.com/vigil-ha/vigil/vrrpd/addrs"
+	"github.com/vigil-ha/vigil/vrrpd/announce"
+	"github.com/vigil-ha/vigil/vrrpd/linkwatch"
+	"github.com/vigil-ha/vigil/vrrpd/netio"
+	"github.com/vigil-ha/vigil/vrrpd/packet"
+	"github.com/vigil-ha/vigil/vrrpd/vrrp"
+)
+
+// Reporter receives what the engine wants the rest of Vigil to know: the
+// supervisor's snapshot, the arbiter agent, status. Calls are made from the
+// engine goroutine and must not block.
+type Reporter interface {
+	InstanceChanged(st InstanceStatus)
+}
+
+// Options configures an Engine.
+type Options struct {
+	Logger   *zap.Logger
+	Reporter Reporter
+}
+
+// Engine runs every vrrp_instance of one node in one goroutine: packets,
+// timers and tracking events are serialised into the pure state machines,
+// and their actions carried out here.
+type Engine struct {
+	log  *zap.Logger
+	cfg  *config.Config
+	rep  Reporter
+	nl   *netlink.Handle
+	adr  *addrs.Manager
+	ann  *announce.Sender
+	conn map[int]*netio.Conn // by family
+
+	insts []*instance
+	byKey map[demuxKey]*instance
+
+	pkts   chan received
+	links  chan linkwatch.Event
+	tracks chan trackEvent
+	ctrl   chan func()
+	garps  chan garpJob
+
+	notify *notifier
+	drops  map[packet.Drop]uint64 // drops before an instance is known
+	wg     sync.WaitGroup
+}
+
+type demuxKey struct {
+	ifindex int
+	family  int
+	vrid    uint8
+}
+
+type received struct {
+	family int
+	p      netio.Packet
+	at     time.Time
+}
+
+type trackEvent struct {
+	kind  vrrp.TrackKind
+	name  string
+	up    bool
+	value int64
+}
+
+// New builds the engine for the VRRP part of cfg in the current network
+// namespace. Nothing is sent until Run.
+func New(cfg *config.Config, opts Options) (*Engine, error) {
+	log := opts.Logger
+	if log == nil {
+		log = zap.NewNop()
+	}
+	nl, err := netlink.NewHandle()
+	if err != nil {
+		return nil, fmt.Errorf("vrrpd: netlink: %w", err)
+	}
+	e := &Engine{
+		log: log, cfg: cfg, rep: opts.Reporter, nl: nl,
+		adr:    addrs.New(nl),
+		ann:    announce.NewSender(),
+		conn:   map[int]*netio.Conn{},
+		byKey:  map[demuxKey]*instance{},
+		pkts:   make(chan received, 1024),
+		links:  make(chan linkwatch.Event, 64),
+		tracks: make(chan trackEvent, 64),
+		ctrl:   make(chan func()),
+		garps:  make(chan garpJob, 256),
+		drops:  map[packet.Drop]uint64{},
+	}
+	e.notify = newNotifier(log, &cfg.Global)
+	scripts := map[string]*config.VRRPScript{}
+	for _, s := range cfg.Scripts {
+		scripts[s.Name] = s
+	}
+	for _, c := range cfg.Instances {
+		in, err := buildInstance(&cfg.Global, c, scripts, e.interfaceInfo)
+		if err != nil {
+			e.close()
+			return nil, err
+		}
+		key := demuxKey{in.ifindex, in.family, uint8(c.VirtualRouterID)}
+		if other, dup := e.byKey[key]; dup {
+			e.close()
+			return nil, fmt.Errorf("vrrpd: instances %s and %s both use VRID %d on %s", other.cfg.Name, c.Name, key.vrid, in.ifname)
+		}
+		e.byKey[key] = in
+		e.insts = append(e.insts, in)
+	}
+	for _, in := range e.insts {
+		conn, err := e.connFor(in.family)
+		if err != nil {
+			e.close()
+			return nil, err
+		}
+		if !in.unicast {
+			if err := conn.Join(in.ifindex, in.dsts[0]); err != nil {
+				e.close()
+				return nil, fmt.Errorf("vrrpd: instance %s: %w", in.cfg.Name, err)
+			}
+		}
+	}
+	return e, nil
+}
+
+func (e *Engine) connFor(family int) (*netio.Conn, error) {
+	if c := e.conn[family]; c != nil {
+		return c, nil
+	}
+	c, err := netio.Listen(family)
+	if err != nil {
+		return nil, fmt.Errorf("vrrpd: open IPv%d VRRP socket: %w", family, err)
+	}
+	e.conn[family] = c
+	return c, nil
+}
+
+func (e *Engine) interfaceInfo(name string) (interfaceInfo, error) {
+	link, err := e.nl.LinkByName(name)
+	if err != nil {
+		return interfaceInfo{}, err
+	}
+	info := interfaceInfo{index: link.Attrs().Index, mac: link.Attrs().HardwareAddr}
+	list, err := e.nl.AddrList(link, netlink.FAMILY_ALL)
+	if err != nil {
+		return interfaceInfo{}, err
+	}
+	for _, a := range list {
+		ip, ok := netip.AddrFromSlice(a.IP)
+		if !ok {
+			continue
+		}
+		ip = ip.Unmap()
+		switch {
+		case ip.Is4() && !info.addr4.IsValid() && a.Flags&0x01 == 0: // not IFA_F_SECONDARY
+			info.addr4 = ip
+		case ip.Is6() && ip.IsLinkLocalUnicast() && !info.ll6.IsValid():
+			info.ll6 = ip
+		}
+	}
+	return info, nil
+}
+
+func (e *Engine) close() {
+	for _, c := range e.conn {
+		c.Close()
+	}
+	e.ann.Close()
+	e.nl.Close()
+}
+
+// Run starts every instance and serves until ctx is cancelled, then stops
+// them gracefully (make-before-break for masters) and returns.
+func (e *Engine) Run(ctx context.Context) error {
+	defer e.close()
+	watchCtx, stopWatch := context.WithCancel(context.Background())
+	defer stopWatch()
+	ns, err := netns.Get()
+	if err != nil {
+		return fmt.Errorf("vrrpd: current namespace: %w", err)
+	}
+	linkEvents, err := linkwatch.Watch(watchCtx, ns)
+	ns.Close()
+	if err != nil {
+		return fmt.Errorf("vrrpd: watch links: %w", err)
+	}
+	for fam, c := range e.conn {
+		e.wg.Add(1)
+		go e.readLoop(fam, c)
+	}
+	go e.garpLoop(watchCtx)
+	e.startTrackers(watchCtx)
+
+	now := time.Now()
+	for _, in := range e.insts {
+		// A restarted daemon without a saved state must not keep
+		// addresses it no longer owns.
+		if err := e.adr.RemoveAddrs(in.ifname, in.cfg.VirtualIPAddresses); err != nil {
+			e.log.Warn("cleanup of stale VIPs failed", zap.String("instance", in.cfg.Name), zap.Error(err))
+		}
+		e.step(in, now, vrrp.Start{})
+	}
+
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	stopping := false
+	var stopDeadline time.Time
+	for {
+		now := time.Now()
+		e.fireTimers(now)
+		if stopping && (e.allStopped() || now.After(stopDeadline)) {
+			return nil
+		}
+		next := e.nextDeadline()
+		wait := time.Hour
+		if !next.IsZero() {
+			wait = max(next.Sub(now), 0)
+		}
+		timer.Reset(wait)
+		select {
+		case r := <-e.pkts:
+			e.receive(r)
+		case ev, ok := <-linkEvents:
+			if ok {
+				e.link(ev)
+			} else {
+				linkEvents = nil
+			}
+		case ev := <-e.tracks:
+			e.track(ev)
+		case f := <-e.ctrl:
+			f()
+		case <-timer.C:
+		case <-ctx.Done():
+			if !stopping {
+				stopping = true
+				stopDeadline = time.Now().Add(e.stopBound())
+				for _, in := range e.insts {
+					e.step(in, time.Now(), vrrp.Stop{})
+				}
+			}
+			ctx = context.Background() // keep serving until released
+		}
+	}
+}
+
+// stopBound is how long a graceful stop may wait for successors.
+func (e *Engine) stopBound() time.Duration {
+	longest := time.Second
+	for _, in := range e.insts {
+		longest = max(longest, in.cfg.AdvertInt.D())
+	}
+	return 2*longest + 500*time.Millisecond
+}
+
+func (e *Engine) allStopped() bool {
+	for _, in := range e.insts {
+		if in.m.State() != vrrp.Stopped {
+			return false
+		}
+	}
+	return true
+}
+
+func (e *Engine) fireTimers(now time.Time) {
+	for _, in := range e.insts {
+		if d := in.m.Deadline(); !d.IsZero() && !d.After(now) {
+			e.step(in, now, vrrp.Timeout{})
+		}
+	}
+}
+
+func (e *Engine) nextDeadline() time.Time {
+	var next time.Time
+	for _, in := range e.insts {
+		if d := in.m.Deadline(); !d.IsZero() && (next.IsZero() || d.Before(next)) {
+			next = d
+		}
+	}
+	return next
+}
+
+func (e *Engine) readLoop(family int, c *netio.Conn) {
+	defer e.wg.Done()
+	buf := make([]byte, 65536)
+	for {
+		p, err := c.Recv(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			e.log.Warn("VRRP receive failed", zap.Int("family", family), zap.Error(err))
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		p.Payload = slices.Clone(p.Payload)
+		e.pkts <- received{family: family, p: p, at: time.Now()}
+	}
+}
+
+// receive decodes, checks and delivers one packet.
+func (e *Engine) receive(r received) {
+	adv, drop := packet.Decode(r.p.Payload, r.p.Src, r.p.Dst, r.p.TTL)
+	if drop != packet.Accept {
+		e.drops[drop]++
+		return
+	}
+	in := e.byKey[demuxKey{r.p.IfIndex, r.family, adv.VRID}]
+	if in == nil {
+		e.drops[packet.DropUnknownVRID]++
+		return
+	}
+	if adv.Src == in.src {
+		return // our own advert, looped back
+	}
+	if in.checkSrc && !in.peers[adv.Src] {
+		in.stats.Drops["unknown_unicast_source"]++
+		return
+	}
+	if d := packet.Check(adv, &in.expect); d != packet.Accept {
+		in.stats.Drops[d.String()]++
+		if in.stats.Drops[d.String()] == 1 {
+			e.log.Warn("dropping adverts", zap.String("instance", in.cfg.Name), zap.Uint8("vrid", adv.VRID),
+				zap.Stringer("peer", adv.Src), zap.Stringer("reason", d))
+		}
+		return
+	}
+	in.stats.AdvertsReceived++
+	e.step(in, r.at, vrrp.Advert{Src: adv.Src, Priority: adv.Priority,
+		Interval: time.Duration(adv.Interval) * 10 * time.Millisecond})
+}
+
+func (e *Engine) link(ev linkwatch.Event) {
+	now := time.Now()
+	for _, in := range e.insts {
+		own, tracked := in.tracksInterface(ev.Name)
+		if own {
+			e.step(in, now, vrrp.Link{Up: ev.Up})
+		}
+		if tracked {
+			e.step(in, now, vrrp.TrackUpdate{Kind: vrrp.TrackInterface, Name: ev.Name, Up: ev.Up})
+		}
+	}
+}
+
+func (e *Engine) track(ev trackEvent) {
+	now := time.Now()
+	for _, in := range e.insts {
+		switch ev.kind {
+		case vrrp.TrackFile:
+			e.step(in, now, vrrp.TrackValue{Name: ev.name, Value: ev.value})
+		default:
+			e.step(in, now, vrrp.TrackUpdate{Kind: ev.kind, Name: ev.name, Up: ev.up})
+		}
+	}
+}
+
+// step feeds one event to an instance and carries out its actions.
+func (e *Engine) step(in *instance, now time.Time, ev vrrp.Event) {
+	for _, a := range in.m.Step(now, ev) {
+		e.do(in, a)
+	}
+}
+
+func (e *Engine) do(in *instance, a vrrp.Action) {
+	switch x := a.(type) {
+	case vrrp.SendAdvert:
+		e.sendAdvert(in, x.Priority)
+	case vrrp.AddVIPs:
+		e.addVIPs(in)
+	case vrrp.RemoveVIPs:
+		e.removeVIPs(in)
+	case vrrp.SendGARP:
+		in.stats.GARPs++
+		select {
+		case e.garps <- garpJob{in: in, ifindex: in.ifindex, mac: in.mac, v4: in.vips4, v6: in.vips6,
+			repeat: in.garpRepeat, interval: in.garpInterval}:
+		default:
+			e.log.Warn("GARP queue full; announcement skipped", zap.String("instance", in.cfg.Name))
+		}
+	case vrrp.StateChanged:
+		e.stateChanged(in, x)
+	}
+}
+
+func (e *Engine) sendAdvert(in *instance, prio uint8) {
+	adv := in.advert
+	adv.Priority = prio
+	conn := e.conn[in.family]
+	for _, dst := range in.dsts {
+		b, err := adv.Marshal(in.src, dst, in.checksum)
+		if err != nil {
+			e.log.Error("cannot encode advert", zap.String("instance", in.cfg.Name), zap.Error(err))
+			return
+		}
+		if err := conn.Send(in.ifindex, in.src, dst, b); err != nil {
+			e.log.Warn("advert not sent", zap.String("instance", in.cfg.Name), zap.Uint8("vrid", adv.VRID),
+				zap.Stringer("peer", dst), zap.Error(err))
+			continue
+		}
+		in.stats.AdvertsSent++
+	}
+}
+
+func (e *Engine) addVIPs(in *instance) {
+	c := in.cfg
+	all := append(slices.Clone(c.VirtualIPAddresses), c.VirtualIPAddressesExcluded...)
+	if err := e.adr.AddAddrs(in.ifname, all); err != nil {
+		e.log.Error("adding VIPs failed", zap.String("instance", c.Name), zap.Error(err))
+	}
+	if err := e.adr.AddRoutes(in.ifname, c.VirtualRoutes); err != nil {
+		e.log.Error("adding virtual routes failed", zap.String("instance", c.Name), zap.Error(err))
+	}
+	if err := e.adr.AddRules(c.VirtualRules); err != nil {
+		e.log.Error("adding virtual rules failed", zap.String("instance", c.Name), zap.Error(err))
+	}
+}
+
+func (e *Engine) removeVIPs(in *instance) {
+	c := in.cfg
+	if err := e.adr.RemoveRules(c.VirtualRules); err != nil {
+		e.log.Error("removing virtual rules failed", zap.String("instance", c.Name), zap.Error(err))
+	}
+	if err := e.adr.RemoveRoutes(in.ifname, c.VirtualRoutes); err != nil {
+		e.log.Error("removing virtual routes failed", zap.String("instance", c.Name), zap.Error(err))
+	}
+	all := append(slices.Clone(c.VirtualIPAddresses), c.VirtualIPAddressesExcluded...)
+	if err := e.adr.RemoveAddrs(in.ifname, all); err != nil {
+		e.log.Error("removing VIPs failed", zap.String("instance", c.Name), zap.Error(err))
+	}
+}
+
+// keepalivedPhrase keeps the log lines existing alerting matches on.
+var keepalivedPhrase = map[vrrp.State]string{
+	vrrp.Master:  "Entering MASTER STATE",
+	vrrp.Backup:  "Entering BACKUP STATE",
+	vrrp.Fault:   "Entering FAULT STATE",
+	vrrp.Stopped: "Stopped",
+	vrrp.Init:    "Entering INIT STATE",
+}
+
+func (e *Engine) stateChanged(in *instance, x vrrp.StateChanged) {
+	in.stats.Transitions++
+	in.stats.LastTransition = time.Now()
+	master, masterPrio := in.m.Master()
+	e.log.Info(fmt.Sprintf("(%s) %s", in.cfg.Name, keepalivedPhrase[x.To]),
+		zap.String("instance", in.cfg.Name), zap.Uint8("vrid", uint8(in.cfg.VirtualRouterID)),
+		zap.Stringer("from", x.From), zap.Stringer("to", x.To), zap.String("reason", x.Reason),
+		zap.Uint8("priority", in.m.Priority()), zap.Stringer("master", master), zap.Uint8("master_priority", masterPrio))
+	e.notify.transition(in.cfg, x.To, in.m.Priority())
+	if e.rep != nil {
+		e.rep.InstanceChanged(e.status(in))
+	}
+}
+
+// garpJob is one announcement burst: repeat rounds, interval apart.
+type garpJob struct {
+	in       *instance
+	ifindex  int
+	mac      net.HardwareAddr
+	v4, v6   []netip.Addr
+	repeat   int
+	interval time.Duration
+}
+
+// garpLoop sends announcements off the engine goroutine, so a burst with
+// an interval between packets never delays adverts.
+func (e *Engine) garpLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case j := <-e.garps:
+			for i := 0; i < max(j.repeat, 1); i++ {
+				if i > 0 && j.interval > 0 {
+					select {
+					case <-time.After(j.interval):
+					case <-ctx.Done():
+						return
+					}
+				}
+				if len(j.v4) > 0 {
+					if err := e.ann.GARP(j.ifindex, j.mac, j.v4); err != nil {
+						e.log.Warn("gratuitous ARP failed", zap.String("instance", j.in.cfg.Name), zap.Error(err))
+					}
+				}
+				if len(j.v6) > 0 {
+					if err := e.ann.NA(j.ifindex, j.mac, j.v6); err != nil {
+						e.log.Warn("unsolicited NA failed", zap.String("instance", j.in.cfg.Name), zap.Error(err))
+					}
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,92 @@
+package vrrpd
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/vigil-ha/vigil/config"
+	"github.com/vigil-ha/vigil/internal/script"
+	"github.com/vigil-ha/vigil/vrrpd/vrrp"
+)
+
+// notifyTimeout bounds a notify script; keepalived has no limit, but a hung
+// script must not pile up processes forever.
+const notifyTimeout = 30 * time.Second
+
+// notifier runs notify scripts asynchronously, in order per instance, so
+// a slow script never blocks the engine and never sees its transitions
+// reordered.
+type notifier struct {
+	log    *zap.Logger
+	global *config.GlobalDefs
+	queues map[string]chan []script.Cmd
+}
+
+func newNotifier(log *zap.Logger, g *config.GlobalDefs) *notifier {
+	return &notifier{log: log, global: g, queues: map[string]chan []script.Cmd{}}
+}
+
+// transition queues keepalived's scripts for a state change: the
+// state-specific one, then the generic "notify" with its four arguments
+// (INSTANCE name state priority).
+func (n *notifier) transition(c *config.VRRPInstance, to vrrp.State, prio uint8) {
+	var specific *config.Notify
+	word := ""
+	switch to {
+	case vrrp.Master:
+		specific, word = c.NotifyMaster, "MASTER"
+	case vrrp.Backup:
+		specific, word = c.NotifyBackup, "BACKUP"
+	case vrrp.Fault:
+		specific, word = c.NotifyFault, "FAULT"
+	case vrrp.Stopped:
+		specific, word = c.NotifyStop, "STOP"
+	default:
+		return
+	}
+	var cmds []script.Cmd
+	if specific != nil {
+		cmds = append(cmds, n.cmd(specific, nil))
+	}
+	if c.Notify != nil {
+		cmds = append(cmds, n.cmd(c.Notify, []string{"INSTANCE", c.Name, word, strconv.Itoa(int(prio))}))
+	}
+	if len(cmds) == 0 {
+		return
+	}
+	q, ok := n.queues[c.Name]
+	if !ok {
+		q = make(chan []script.Cmd, 16)
+		n.queues[c.Name] = q
+		go n.run(c.Name, q)
+	}
+	select {
+	case q <- cmds:
+	default:
+		n.log.Warn("notify queue full; scripts skipped", zap.String("instance", c.Name), zap.String("state", word))
+	}
+}
+
+func (n *notifier) cmd(s *config.Notify, extra []string) script.Cmd {
+	user, group := s.User, s.Group
+	if user == "" && n.global.ScriptUser != nil {
+		user, group = n.global.ScriptUser.User, n.global.ScriptUser.Group
+	}
+	args := append(append([]string{}, s.Args...), extra...)
+	return script.Cmd{Args: args, Timeout: notifyTimeout, User: user, Group: group}
+}
+
+func (n *notifier) run(name string, q chan []script.Cmd) {
+	for cmds := range q {
+		for _, c := range cmds {
+			r := script.Run(context.Background(), c)
+			if !r.OK() {
+				n.log.Warn("notify script failed", zap.String("instance", name), zap.Strings("command", c.Args),
+					zap.Stringer("result", r), zap.ByteString("output", r.Output))
+			}
+		}
+	}
+}

@@ -1,0 +1,75 @@
+package vrrpd
+
+import (
+	"context"
+	"net/netip"
+	"time"
+)
+
+// InstanceStatus is one instance as `vigil status` and the supervisor's
+// snapshot see it.
+type InstanceStatus struct {
+	Name              string        `json:"name"`
+	VRID              uint8         `json:"vrid"`
+	Interface         string        `json:"interface"`
+	Family            int           `json:"family"`
+	State             string        `json:"state"`
+	Priority          uint8         `json:"priority"`
+	EffectivePriority uint8         `json:"effective_priority"`
+	Master            netip.Addr    `json:"master,omitzero"`
+	MasterPriority    uint8         `json:"master_priority,omitempty"`
+	MasterInterval    time.Duration `json:"master_interval"`
+	Source            netip.Addr    `json:"source"`
+	VIPs              []netip.Addr  `json:"vips"`
+	Stats             instanceStats `json:"stats"`
+}
+
+// Status is the engine's state for `vigil status`.
+type Status struct {
+	Instances []InstanceStatus `json:"instances"`
+	// Drops counts packets dropped before they could be matched to an
+	// instance (bad checksum, TTL, unknown VRID, ...).
+	Drops map[string]uint64 `json:"drops,omitempty"`
+}
+
+func (e *Engine) status(in *instance) InstanceStatus {
+	master, mp := in.m.Master()
+	st := InstanceStatus{
+		Name: in.cfg.Name, VRID: uint8(in.cfg.VirtualRouterID), Interface: in.ifname, Family: in.family,
+		State: in.m.State().String(), Priority: uint8(in.cfg.Priority), EffectivePriority: in.m.Priority(),
+		Master: master, MasterPriority: mp, MasterInterval: in.m.MasterInterval(), Source: in.src,
+		VIPs:  append(append([]netip.Addr{}, in.vips4...), in.vips6...),
+		Stats: in.stats,
+	}
+	st.Stats.Drops = map[string]uint64{}
+	for k, v := range in.stats.Drops {
+		st.Stats.Drops[k] = v
+	}
+	return st
+}
+
+// Status asks the engine goroutine for a consistent snapshot.
+func (e *Engine) Status(ctx context.Context) (Status, error) {
+	ch := make(chan Status, 1)
+	f := func() {
+		s := Status{Drops: map[string]uint64{}}
+		for _, in := range e.insts {
+			s.Instances = append(s.Instances, e.status(in))
+		}
+		for d, n := range e.drops {
+			s.Drops[d.String()] = n
+		}
+		ch <- s
+	}
+	select {
+	case e.ctrl <- f:
+	case <-ctx.Done():
+		return Status{}, ctx.Err()
+	}
+	select {
+	case s := <-ch:
+		return s, nil
+	case <-ctx.Done():
+		return Status{}, ctx.Err()
+	}
+}
