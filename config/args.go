@@ -17,7 +17,7 @@ type ctx struct {
 	cfg  *Config
 	opts Options
 
-	defined map[string]Pos // "kind/name" -> first definition, see define
+	defined map[[2]string]Pos // {kind, name} -> first definition, see define
 }
 
 // define records the first definition of a named object of a kind
@@ -25,9 +25,9 @@ type ctx struct {
 // duplicate checks stay linear in large configurations.
 func (c *ctx) define(kind, name string, at Pos) (first Pos, dup bool) {
 	if c.defined == nil {
-		c.defined = map[string]Pos{}
+		c.defined = map[[2]string]Pos{}
 	}
-	key := kind + "/" + name
+	key := [2]string{kind, name}
 	if p, ok := c.defined[key]; ok {
 		return p, true
 	}
@@ -243,6 +243,9 @@ func (c *ctx) scriptFrom(n *node, words []token) *Script {
 // single quotes keep a parameter's blanks, and backslash escapes work as in
 // the shell's $'...' (\n, \t, \xHH, \ooo, \cC, \E, \<char>).
 func splitCommand(s string) []string {
+	if strings.IndexAny(s, "'\\") < 0 {
+		return asciiFields(s) // nothing quoted or escaped: the common case
+	}
 	var out []string
 	var cur strings.Builder
 	in, quote := false, false
@@ -328,4 +331,24 @@ func unescape(s string, b *strings.Builder) int {
 
 func isHex(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+// asciiFields splits on ASCII blanks only (keepalived's rule; a non-ASCII
+// space such as U+00A0 is part of a word).
+func asciiFields(s string) []string {
+	var out []string
+	for i := 0; i < len(s); {
+		for i < len(s) && isSpace(s[i]) {
+			i++
+		}
+		j := i
+		for j < len(s) && !isSpace(s[j]) {
+			j++
+		}
+		if j > i {
+			out = append(out, s[i:j])
+		}
+		i = j
+	}
+	return out
 }

@@ -371,6 +371,7 @@ func TestSplitCommand(t *testing.T) {
 		{"/bin/x 'a b'  c", []string{"/bin/x", "a b", "c"}},
 		{`/bin/x a\ b \t\x41\101\cA\\`, []string{"/bin/x", "a b", "\tAA\x01\\"}},
 		{"  ", nil},
+		{"/bin/x a\u00a0b", []string{"/bin/x", "a\u00a0b"}},
 		{"/bin/x ''", []string{"/bin/x", ""}},
 	}
 	for _, tt := range tests {

@@ -22,9 +22,23 @@ type token struct {
 	quoted bool
 }
 
-func isSpace(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f' || c == '\n'
-}
+// byteClass sorts bytes for the lexer in one lookup.
+var byteClass = func() (t [256]uint8) {
+	for _, c := range " \t\r\v\f\n" {
+		t[c] = clsSpace
+	}
+	t['{'], t['}'], t['"'] = clsBrace, clsBrace, clsQuote
+	return t
+}()
+
+const (
+	clsWord uint8 = iota
+	clsSpace
+	clsBrace
+	clsQuote
+)
+
+func isSpace(c byte) bool { return byteClass[c] == clsSpace }
 
 // lex appends the tokens of a decommented line to out. As keepalived:
 // whitespace separates words; '{' and '}' are tokens of their own even when
@@ -58,7 +72,7 @@ func lex(l logical, file string, line int, d *diag, out []token) []token {
 			i += end + 2
 		default:
 			start := i
-			for i < len(s) && !isSpace(s[i]) && s[i] != '{' && s[i] != '}' && s[i] != '"' {
+			for i < len(s) && byteClass[s[i]] == clsWord {
 				i++
 			}
 			out = append(out, token{kind: tWord, text: s[start:i], pos: pos(start)})

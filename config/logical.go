@@ -50,6 +50,10 @@ func (l logical) trim() logical {
 // anywhere in the line (keepalived's rule), and turns the escapes \# and \!
 // into the literal characters. It returns the trimmed result.
 func decomment(raw string) logical {
+	// Fast path: most lines hold none of the characters that matter.
+	if strings.IndexAny(raw, "\"#!\\") < 0 {
+		return logical{text: raw}.trim()
+	}
 	inQuote := false
 	var b *strings.Builder // allocated only when an escape rewrites text
 	var cols []int

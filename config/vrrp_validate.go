@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"reflect"
 	"strings"
 	"time"
 )
@@ -13,23 +12,6 @@ import (
 // between instances. keepalived's corrections (rounding, clearing an
 // incompatible option) are applied to the model with a warning; what
 // keepalived refuses to run with is an error.
-
-// vrrpGlobalInt and vrrpGlobalBool read a global_defs default by field
-// name, so this file does not depend on the GlobalDefs layout (another
-// area's file) to compile. A missing field yields def; a test pins the
-// names.
-func vrrpGlobalInt(c *ctx, field string, def int) int {
-	f := reflect.ValueOf(&c.cfg.Global).Elem().FieldByName(field)
-	if f.IsValid() && f.CanInt() {
-		return int(f.Int())
-	}
-	return def
-}
-
-func vrrpGlobalBool(c *ctx, field string) bool {
-	f := reflect.ValueOf(&c.cfg.Global).Elem().FieldByName(field)
-	return f.IsValid() && f.Kind() == reflect.Bool && f.Bool()
-}
 
 func vrrpValidate(c *ctx) {
 	cfg := c.cfg
@@ -103,7 +85,7 @@ func (c *ctx) vrrpValidateInstance(v *VRRPInstance, scripts map[string]*VRRPScri
 		v.State = StateMaster
 	}
 
-	strict := vrrpGlobalBool(c, "VRRPStrict")
+	strict := c.cfg.Global.VRRPStrict
 	if v.StrictMode != nil {
 		strict = *v.StrictMode
 	}
@@ -114,7 +96,7 @@ func (c *ctx) vrrpValidateInstance(v *VRRPInstance, scripts map[string]*VRRPScri
 		if fam == 6 {
 			v.Version = 3
 		} else {
-			v.Version = vrrpGlobalInt(c, "VRRPVersion", 2)
+			v.Version = c.cfg.Global.VRRPVersion
 		}
 	} else if v.Version == 2 && fam == 6 {
 		if v.versionAt.Line > 0 && (v.famAt.Line == 0 || vrrpPosBefore(v.versionAt, v.famAt)) && !strict {
