@@ -259,6 +259,10 @@ type Authentication struct {
 	// longer ones, with a warning).
 	Pass string `json:"auth_pass,omitempty"`
 	Pos  Pos    `json:"-"`
+
+	// typeWritten records an auth_type line even when its value was
+	// refused, so that mistake is reported once, not again as "missing".
+	typeWritten bool
 }
 
 // UnicastPeer is one unicast_peer entry.

@@ -285,6 +285,7 @@ func vrrpInstanceBlock() *Block {
 	authBlock := newBlock("authentication", "VRRPv2 authentication (removed from the protocol by RFC 3768; avoid).",
 		vrrpKw("auth_type", "PASS|AH", "", "PASS: clear-text password; AH: IPsec AH (not recommended).",
 			on(func(c *ctx, n *node, a *Authentication) {
+				a.typeWritten = true
 				if !c.nargs(n, 1, 1) {
 					return
 				}

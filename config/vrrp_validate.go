@@ -66,10 +66,12 @@ func vrrpValidate(c *ctx) {
 
 // vrrpValidateInstance applies keepalived's per-instance rules.
 func (c *ctx) vrrpValidateInstance(v *VRRPInstance, scripts map[string]*VRRPScript, files map[string]*TrackFile) {
-	if v.Interface == "" {
+	// A keyword written with a bad value was reported where it stands;
+	// do not report it again as missing.
+	if v.Interface == "" && !v.written("interface") {
 		c.d.errorf(v.Pos, "add: interface IFNAME", "vrrp_instance %s has no interface", v.Name)
 	}
-	if v.VirtualRouterID == 0 {
+	if v.VirtualRouterID == 0 && !v.written("virtual_router_id") {
 		c.d.errorf(v.Pos, "add: virtual_router_id 1-255 (the same on every router of this virtual router)",
 			"vrrp_instance %s has no virtual_router_id", v.Name)
 	}
@@ -298,7 +300,7 @@ func (c *ctx) vrrpCheckAuth(v *VRRPInstance, strict bool, fam int) {
 		drop("remove the authentication block", "strict mode does not support authentication; keepalived ignores it")
 	case v.Version == 3:
 		drop("remove the authentication block", "VRRPv3 has no authentication; keepalived ignores it for vrrp_instance %s", v.Name)
-	case a.Type == "":
+	case a.Type == "" && !a.typeWritten:
 		refuse("add auth_type PASS or AH, or remove the block", "authentication without auth_type: keepalived would run vrrp_instance %s without authentication", v.Name)
 	case a.Pass == "":
 		refuse("add auth_pass PASSWORD (the same on every router), or remove the block",
