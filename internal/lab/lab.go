@@ -23,7 +23,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"testing"
 	"time"
 
 	"github.com/vishvananda/netns"
@@ -36,9 +35,19 @@ const namePrefix = "vgt"
 // Benchmark is the only address range tests may use (RFC 2544).
 var Benchmark = netip.MustParsePrefix("198.18.0.0/15")
 
+// TB is what a lab needs of its owner: testing.TB satisfies it, and so
+// does the demo's own reporter, so the same lab runs tests and `make demo`.
+type TB interface {
+	Helper()
+	Fatalf(format string, args ...any)
+	Logf(format string, args ...any)
+	Cleanup(func())
+	Skip(args ...any)
+}
+
 // Lab is one test's set of namespaces around one switch.
 type Lab struct {
-	tb     testing.TB
+	tb     TB
 	id     string // short per-run id, used in interface names
 	prefix string // namespace name prefix: vgt-<pid>-<id>-
 	sw     *NS
@@ -57,7 +66,7 @@ type NS struct {
 
 // Skip skips the test unless it runs as root with the ip tool, the
 // precondition of every namespace test.
-func Skip(tb testing.TB) {
+func Skip(tb TB) {
 	tb.Helper()
 	if os.Geteuid() != 0 {
 		tb.Skip("needs root to create network namespaces (run make test as root)")
@@ -69,13 +78,13 @@ func Skip(tb testing.TB) {
 
 // New creates a lab with its switch namespace; it is torn down when the
 // test ends.
-func New(tb testing.TB) *Lab {
+func New(tb TB) *Lab {
 	tb.Helper()
 	Skip(tb)
 	sweepStale()
 	var b [3]byte
 	if _, err := rand.Read(b[:]); err != nil {
-		tb.Fatal(err)
+		tb.Fatalf("lab: random id: %v", err)
 	}
 	id := hex.EncodeToString(b[:])
 	l := &Lab{tb: tb, id: id, prefix: fmt.Sprintf("%s-%d-%s-", namePrefix, os.Getpid(), id)}
