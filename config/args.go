@@ -243,7 +243,7 @@ func (c *ctx) scriptFrom(n *node, words []token) *Script {
 // single quotes keep a parameter's blanks, and backslash escapes work as in
 // the shell's $'...' (\n, \t, \xHH, \ooo, \cC, \E, \<char>).
 func splitCommand(s string) []string {
-	if strings.IndexAny(s, "'\\") < 0 {
+	if !strings.ContainsAny(s, "'\\") {
 		return asciiFields(s) // nothing quoted or escaped: the common case
 	}
 	var out []string

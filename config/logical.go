@@ -51,7 +51,7 @@ func (l logical) trim() logical {
 // into the literal characters. It returns the trimmed result.
 func decomment(raw string) logical {
 	// Fast path: most lines hold none of the characters that matter.
-	if strings.IndexAny(raw, "\"#!\\") < 0 {
+	if !strings.ContainsAny(raw, "\"#!\\") {
 		return logical{text: raw}.trim()
 	}
 	inQuote := false
