@@ -116,7 +116,13 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 			e.close()
 			return nil, err
 		}
-		key := demuxKey{in.ifindex, in.family, uint8(c.VirtualRouterID)}
+		if in.vmac != "" {
+			if err := e.setupVMAC(in); err != nil {
+				e.close()
+				return nil, err
+			}
+		}
+		key := demuxKey{in.xmitIndex, in.family, uint8(c.VirtualRouterID)}
 		if other, dup := e.byKey[key]; dup {
 			e.close()
 			return nil, fmt.Errorf("vrrpd: instances %s and %s both use VRID %d on %s", other.cfg.Name, c.Name, key.vrid, in.ifname)
@@ -131,7 +137,7 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 			return nil, err
 		}
 		if !in.unicast {
-			if err := conn.Join(in.ifindex, in.dsts[0]); err != nil {
+			if err := conn.Join(in.xmitIndex, in.dsts[0]); err != nil {
 				e.close()
 				return nil, fmt.Errorf("vrrpd: instance %s: %w", in.cfg.Name, err)
 			}
@@ -212,7 +218,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	for _, in := range e.insts {
 		// A restarted daemon without a saved state must not keep
 		// addresses it no longer owns.
-		if err := e.adr.RemoveAddrs(in.ifname, in.cfg.VirtualIPAddresses); err != nil {
+		if err := e.adr.RemoveAddrs(in.vipDev, in.cfg.VirtualIPAddresses); err != nil {
 			e.log.Warn("cleanup of stale VIPs failed", zap.String("instance", in.cfg.Name), zap.Error(err))
 		}
 		e.step(in, now, vrrp.Start{})
@@ -226,6 +232,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		now := time.Now()
 		e.fireTimers(now)
 		if stopping && (e.allStopped() || now.After(stopDeadline)) {
+			e.removeVMACs()
 			return nil
 		}
 		next := e.nextDeadline()
@@ -390,7 +397,7 @@ func (e *Engine) do(in *instance, a vrrp.Action) {
 	case vrrp.SendGARP:
 		in.stats.GARPs++
 		select {
-		case e.garps <- garpJob{in: in, ifindex: in.ifindex, mac: in.mac, v4: in.vips4, v6: in.vips6,
+		case e.garps <- garpJob{in: in, ifindex: e.garpIndex(in), mac: in.mac, v4: in.vips4, v6: in.vips6,
 			repeat: in.garpRepeat, interval: in.garpInterval}:
 		default:
 			e.log.Warn("GARP queue full; announcement skipped", zap.String("instance", in.cfg.Name))
@@ -410,7 +417,7 @@ func (e *Engine) sendAdvert(in *instance, prio uint8) {
 			e.log.Error("cannot encode advert", zap.String("instance", in.cfg.Name), zap.Error(err))
 			return
 		}
-		if err := conn.Send(in.ifindex, in.src, dst, b); err != nil {
+		if err := conn.Send(in.xmitIndex, in.src, dst, b); err != nil {
 			e.log.Warn("advert not sent", zap.String("instance", in.cfg.Name), zap.Uint8("vrid", adv.VRID),
 				zap.Stringer("peer", dst), zap.Error(err))
 			continue
@@ -422,10 +429,10 @@ func (e *Engine) sendAdvert(in *instance, prio uint8) {
 func (e *Engine) addVIPs(in *instance) {
 	c := in.cfg
 	all := append(slices.Clone(c.VirtualIPAddresses), c.VirtualIPAddressesExcluded...)
-	if err := e.adr.AddAddrs(in.ifname, all); err != nil {
+	if err := e.adr.AddAddrs(in.vipDev, all); err != nil {
 		e.log.Error("adding VIPs failed", zap.String("instance", c.Name), zap.Error(err))
 	}
-	if err := e.adr.AddRoutes(in.ifname, c.VirtualRoutes); err != nil {
+	if err := e.adr.AddRoutes(in.vipDev, c.VirtualRoutes); err != nil {
 		e.log.Error("adding virtual routes failed", zap.String("instance", c.Name), zap.Error(err))
 	}
 	if err := e.adr.AddRules(c.VirtualRules); err != nil {
@@ -438,11 +445,11 @@ func (e *Engine) removeVIPs(in *instance) {
 	if err := e.adr.RemoveRules(c.VirtualRules); err != nil {
 		e.log.Error("removing virtual rules failed", zap.String("instance", c.Name), zap.Error(err))
 	}
-	if err := e.adr.RemoveRoutes(in.ifname, c.VirtualRoutes); err != nil {
+	if err := e.adr.RemoveRoutes(in.vipDev, c.VirtualRoutes); err != nil {
 		e.log.Error("removing virtual routes failed", zap.String("instance", c.Name), zap.Error(err))
 	}
 	all := append(slices.Clone(c.VirtualIPAddresses), c.VirtualIPAddressesExcluded...)
-	if err := e.adr.RemoveAddrs(in.ifname, all); err != nil {
+	if err := e.adr.RemoveAddrs(in.vipDev, all); err != nil {
 		e.log.Error("removing VIPs failed", zap.String("instance", c.Name), zap.Error(err))
 	}
 }

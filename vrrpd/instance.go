@@ -17,10 +17,17 @@ type instance struct {
 	cfg *config.VRRPInstance
 	m   *vrrp.Instance
 
-	family  int // 4 or 6
-	ifname  string
+	family  int    // 4 or 6
+	ifname  string // the configured (base) interface
 	ifindex int
-	mac     net.HardwareAddr
+	mac     net.HardwareAddr // the MAC announced by GARP/NA: the VMAC's if any
+	// xmitIndex is where adverts are sent and received: the VMAC unless
+	// vmac_xmit_base, else the base interface.
+	xmitIndex int
+	// vipDev is where VIPs without a dev go: the VMAC, else the base.
+	vipDev string
+	// vmac is the macvlan's name when use_vmac is set.
+	vmac    string
 	src     netip.Addr   // source of adverts; the primary address
 	dsts    []netip.Addr // multicast group, or the unicast peers
 	unicast bool
@@ -68,7 +75,8 @@ func buildInstance(g *config.GlobalDefs, c *config.VRRPInstance, scripts map[str
 	if err != nil {
 		return nil, fail("interface %s: %v", c.Interface, err)
 	}
-	in := &instance{cfg: c, ifname: c.Interface, ifindex: info.index, mac: info.mac, family: 4}
+	in := &instance{cfg: c, ifname: c.Interface, ifindex: info.index, mac: info.mac, family: 4,
+		xmitIndex: info.index, vipDev: c.Interface}
 	in.stats.Drops = map[string]uint64{}
 
 	for _, a := range c.VirtualIPAddresses {
@@ -80,6 +88,18 @@ func buildInstance(g *config.GlobalDefs, c *config.VRRPInstance, scripts map[str
 	}
 	if len(in.vips6) > 0 && len(in.vips4) == 0 {
 		in.family = 6
+	}
+	if c.UseVMAC != nil {
+		in.vmac = c.UseVMAC.Name
+		if in.vmac == "" {
+			in.vmac = fmt.Sprintf("vrrp.%d", c.VirtualRouterID)
+			if in.family == 6 {
+				in.vmac = fmt.Sprintf("vrrp6.%d", c.VirtualRouterID)
+			}
+		}
+		if c.UseVMAC.MAC != "" {
+			return nil, fail("use_vmac with an explicit MAC address is not implemented")
+		}
 	}
 	advertised := in.vips4
 	if in.family == 6 {
