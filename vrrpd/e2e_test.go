@@ -1,7 +1,6 @@
 package vrrpd_test
 
 import (
-	"bytes"
 	"fmt"
 	"net/netip"
 	"os"
@@ -41,7 +40,7 @@ type node struct {
 	ifname string
 	addr   netip.Addr
 	cmd    *exec.Cmd
-	out    bytes.Buffer
+	out    lab.Buffer
 	dir    string
 }
 
@@ -73,6 +72,7 @@ func newPair(t *testing.T) *pair {
 	t.Cleanup(func() {
 		if t.Failed() {
 			for _, n := range []*node{p.a, p.b} {
+				n.stop() // so the output is complete
 				t.Logf("--- %s output:\n%s", n.ns.Role, n.out.String())
 			}
 		}
@@ -127,6 +127,21 @@ func (n *node) startKeepalived(t *testing.T, conf string) {
 	n.out.Reset()
 	n.cmd = n.ns.Start(&n.out, &n.out, "keepalived", "-n", "-l", "-D", "-f", path,
 		"-p", filepath.Join(n.dir, "k.pid"), "-r", filepath.Join(n.dir, "v.pid"), "-c", filepath.Join(n.dir, "c.pid"))
+}
+
+// stop kills the daemon if it still runs and waits (bounded) for it, so
+// its output is complete.
+func (n *node) stop() {
+	if n.cmd == nil || n.cmd.Process == nil || n.cmd.ProcessState != nil {
+		return
+	}
+	_ = syscall.Kill(-n.cmd.Process.Pid, syscall.SIGKILL)
+	done := make(chan struct{})
+	go func() { _ = n.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+	}
 }
 
 // kill ends the daemon's whole process group with sig and waits for it.

@@ -48,8 +48,9 @@ type Engine struct {
 	ann  *announce.Sender
 	conn map[int]*netio.Conn // by family
 
-	insts []*instance
-	byKey map[demuxKey]*instance
+	insts  []*instance
+	groups []*syncGroup
+	byKey  map[demuxKey]*instance
 
 	pkts   chan received
 	links  chan linkwatch.Event
@@ -130,13 +131,22 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 		e.byKey[key] = in
 		e.insts = append(e.insts, in)
 	}
+	e.buildSyncGroups()
+	// One membership per interface and group: instances share it (a second
+	// join of the same group on the same interface fails with EADDRINUSE).
+	type membership struct {
+		ifindex int
+		group   netip.Addr
+	}
+	joined := map[membership]bool{}
 	for _, in := range e.insts {
 		conn, err := e.connFor(in.family)
 		if err != nil {
 			e.close()
 			return nil, err
 		}
-		if !in.unicast {
+		if m := (membership{in.xmitIndex, in.dsts[0]}); !in.unicast && !joined[m] {
+			joined[m] = true
 			if err := conn.Join(in.xmitIndex, in.dsts[0]); err != nil {
 				e.close()
 				return nil, fmt.Errorf("vrrpd: instance %s: %w", in.cfg.Name, err)
@@ -475,6 +485,7 @@ func (e *Engine) stateChanged(in *instance, x vrrp.StateChanged) {
 	if e.rep != nil {
 		e.rep.InstanceChanged(e.status(in))
 	}
+	e.propagate(in, x)
 }
 
 // garpJob is one announcement burst: repeat rounds, interval apart.

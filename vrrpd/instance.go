@@ -43,6 +43,7 @@ type instance struct {
 	garpInterval time.Duration
 
 	stats instanceStats
+	group *syncGroup // nil unless in a vrrp_sync_group
 }
 
 // instanceStats counts what an operator asks about a single instance.

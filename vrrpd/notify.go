@@ -54,20 +54,52 @@ func (n *notifier) transition(c *config.VRRPInstance, to vrrp.State, prio uint8)
 	if c.Notify != nil {
 		cmds = append(cmds, n.cmd(c.Notify, []string{"INSTANCE", c.Name, word, strconv.Itoa(int(prio))}))
 	}
+	n.enqueue(c.Name, word, cmds)
+}
+
+// enqueue hands scripts to the owner's serial queue.
+func (n *notifier) enqueue(owner, word string, cmds []script.Cmd) {
 	if len(cmds) == 0 {
 		return
 	}
-	q, ok := n.queues[c.Name]
+	q, ok := n.queues[owner]
 	if !ok {
 		q = make(chan []script.Cmd, 16)
-		n.queues[c.Name] = q
-		go n.run(c.Name, q)
+		n.queues[owner] = q
+		go n.run(owner, q)
 	}
 	select {
 	case q <- cmds:
 	default:
-		n.log.Warn("notify queue full; scripts skipped", zap.String("instance", c.Name), zap.String("state", word))
+		n.log.Warn("notify queue full; scripts skipped", zap.String("owner", owner), zap.String("state", word))
 	}
+}
+
+// groupTransition queues a vrrp_sync_group's scripts, with "GROUP name
+// state priority" for the generic one.
+func (n *notifier) groupTransition(g *config.SyncGroup, to vrrp.State, prio uint8) {
+	var specific *config.Notify
+	word := ""
+	switch to {
+	case vrrp.Master:
+		specific, word = g.NotifyMaster, "MASTER"
+	case vrrp.Backup:
+		specific, word = g.NotifyBackup, "BACKUP"
+	case vrrp.Fault:
+		specific, word = g.NotifyFault, "FAULT"
+	case vrrp.Stopped:
+		specific, word = g.NotifyStop, "STOP"
+	default:
+		return
+	}
+	var cmds []script.Cmd
+	if specific != nil {
+		cmds = append(cmds, n.cmd(specific, nil))
+	}
+	if g.Notify != nil {
+		cmds = append(cmds, n.cmd(g.Notify, []string{"GROUP", g.Name, word, strconv.Itoa(int(prio))}))
+	}
+	n.enqueue("group "+g.Name, word, cmds)
 }
 
 func (n *notifier) cmd(s *config.Notify, extra []string) script.Cmd {

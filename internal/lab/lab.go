@@ -9,11 +9,11 @@
 package lab
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -170,8 +170,10 @@ func (ns *NS) MustRun(name string, args ...string) string {
 }
 
 // Start starts a long-running command inside the namespace, in its own
-// process group; it is killed (the whole group) when the test ends.
-func (ns *NS) Start(stdout, stderr *bytes.Buffer, name string, args ...string) *exec.Cmd {
+// process group; it is killed (the whole group) when the test ends. Give it
+// a Buffer (below), not a bytes.Buffer, when the test reads the output
+// while the command runs.
+func (ns *NS) Start(stdout, stderr io.Writer, name string, args ...string) *exec.Cmd {
 	ns.lab.tb.Helper()
 	cmd := exec.Command("ip", append([]string{"netns", "exec", ns.Name, name}, args...)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}

@@ -20,7 +20,9 @@ type Instance struct {
 	linkDown bool
 	held     bool
 	prio     uint8 // effective priority
-	faulty   bool
+	faulty   bool  // own tracking (or link) says FAULT
+	// groupFault is FAULT imposed by another member of the sync group.
+	groupFault bool
 
 	// masterInterval is Master_Adver_Interval: in v3 learned from the
 	// master's adverts, and the base of skew time and master-down interval.
@@ -135,6 +137,8 @@ func (in *Instance) Step(now time.Time, ev Event) []Action {
 		in.reevaluate(now, "interface "+upDown(e.Up))
 	case Hold:
 		in.hold(now, e)
+	case Group:
+		in.group(now, e)
 	}
 	return in.out
 }
@@ -161,7 +165,7 @@ func (in *Instance) start(now time.Time) {
 	if in.state != Init {
 		return
 	}
-	if in.faulty {
+	if in.faulty || in.groupFault {
 		in.setState(Fault, "tracked object down at start")
 		return
 	}
@@ -442,11 +446,12 @@ func (in *Instance) recompute() {
 func (in *Instance) reevaluate(now time.Time, reason string) {
 	oldPrio := in.prio
 	in.recompute()
+	fault := in.faulty || in.groupFault
 	switch {
 	case in.state == Init || in.state == Stopped || in.releasing:
-	case in.faulty && in.state != Fault:
+	case fault && in.state != Fault:
 		in.becomeFault(now, reason)
-	case !in.faulty && in.state == Fault:
+	case !fault && in.state == Fault:
 		in.becomeBackup(now, "recovered: "+reason)
 	case in.state == Master && in.prio != oldPrio:
 		// Tell the backups now rather than at the next interval, so a
@@ -458,6 +463,30 @@ func (in *Instance) reevaluate(now time.Time, reason string) {
 	// A backup that now outranks its master needs nothing here: with
 	// preempt it discards the master's adverts from now on and takes over
 	// when its master-down timer expires (RFC 5798 §6.4.2).
+}
+
+func (in *Instance) group(now time.Time, g Group) {
+	reason := "sync group: " + g.Reason
+	switch g.To {
+	case Master:
+		if in.state == Backup && !in.held && !in.releasing {
+			in.becomeMaster(now, reason)
+		}
+	case Backup:
+		if in.groupFault {
+			in.groupFault = false
+			in.reevaluate(now, reason)
+			return
+		}
+		if in.state == Master && !in.releasing {
+			in.becomeBackup(now, reason)
+		}
+	case Fault:
+		if !in.groupFault {
+			in.groupFault = true
+			in.reevaluate(now, reason)
+		}
+	}
 }
 
 func (in *Instance) hold(now time.Time, h Hold) {

@@ -422,3 +422,45 @@ func TestNewRejects(t *testing.T) {
 		}
 	}
 }
+
+func TestGroupEvents(t *testing.T) {
+	t.Run("backup follows the group to master", func(t *testing.T) {
+		in := mustNew(t, cfg(100))
+		in.Step(t0, Start{})
+		if got := describe(in.Step(t0.Add(time.Second), Group{To: Master, Reason: "VI_2 became master"})); got != "BACKUP>MASTER add advert(100) garp" {
+			t.Errorf("got %q", got)
+		}
+	})
+	t.Run("master yields with the group", func(t *testing.T) {
+		in := masterAt(t, cfg(100))
+		if got := describe(in.Step(t0.Add(time.Second), Group{To: Backup})); got != "MASTER>BACKUP remove" {
+			t.Errorf("got %q", got)
+		}
+	})
+	t.Run("group fault and recovery", func(t *testing.T) {
+		in := masterAt(t, cfg(100))
+		if got := describe(in.Step(t0.Add(time.Second), Group{To: Fault})); got != "advert(0) remove MASTER>FAULT" {
+			t.Errorf("fault: %q", got)
+		}
+		if got := describe(in.Step(t0.Add(2*time.Second), Group{To: Backup})); got != "FAULT>BACKUP" {
+			t.Errorf("recovery: %q", got)
+		}
+	})
+	t.Run("a group recovery does not clear the member's own fault", func(t *testing.T) {
+		in := mustNew(t, cfg(100, func(c *Config) { c.Tracks = []Track{{Kind: TrackScript, Name: "chk"}} }))
+		in.Step(t0, Start{})
+		in.Step(t0, Group{To: Fault})
+		in.Step(t0, TrackUpdate{Kind: TrackScript, Name: "chk", Up: false})
+		if got := describe(in.Step(t0.Add(time.Second), Group{To: Backup})); got != "" || in.State() != Fault {
+			t.Errorf("got %q, state %v", got, in.State())
+		}
+	})
+	t.Run("a held backup does not follow the group to master", func(t *testing.T) {
+		in := mustNew(t, cfg(100))
+		in.Step(t0, Start{})
+		in.Step(t0, Hold{On: true})
+		if got := describe(in.Step(t0.Add(time.Second), Group{To: Master})); got != "" {
+			t.Errorf("got %q", got)
+		}
+	})
+}

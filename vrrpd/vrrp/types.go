@@ -153,6 +153,16 @@ type Hold struct {
 	Reason string
 }
 
+// Group carries a decision of the instance's vrrp_sync_group, whose
+// members move together: To Master makes a backup master, To Backup makes
+// a master yield (and clears a fault the group imposed), To Fault puts the
+// member in FAULT while another member is faulty.
+type Group struct {
+	To     State
+	Reason string
+}
+
+func (Group) event()       {}
 func (Start) event()       {}
 func (Stop) event()        {}
 func (Timeout) event()     {}
