@@ -17,6 +17,7 @@ import (
 	"github.com/vigil-ha/vigil/config"
 	"github.com/vigil-ha/vigil/vrrpd/addrs"
 	"github.com/vigil-ha/vigil/vrrpd/announce"
+	"github.com/vigil-ha/vigil/vrrpd/handover"
 	"github.com/vigil-ha/vigil/vrrpd/linkwatch"
 	"github.com/vigil-ha/vigil/vrrpd/netio"
 	"github.com/vigil-ha/vigil/vrrpd/packet"
@@ -28,12 +29,18 @@ import (
 // engine goroutine and must not block.
 type Reporter interface {
 	InstanceChanged(st InstanceStatus)
+	// Snapshot receives the state a restarted vrrpd resumes from, at most
+	// every 100 ms while something changes.
+	Snapshot(s *handover.Snapshot)
 }
 
 // Options configures an Engine.
 type Options struct {
 	Logger   *zap.Logger
 	Reporter Reporter
+	// Restore is the snapshot a previous vrrpd left (hitless restart,
+	// reload); nil for a cold start.
+	Restore *handover.Snapshot
 }
 
 // Engine runs every vrrp_instance of one node in one goroutine: packets,
@@ -61,6 +68,10 @@ type Engine struct {
 	notify *notifier
 	drops  map[packet.Drop]uint64 // drops before an instance is known
 	wg     sync.WaitGroup
+
+	restore  *handover.Snapshot
+	dirty    bool // state or priority changed since the last snapshot
+	lastSnap time.Time
 }
 
 type demuxKey struct {
@@ -95,16 +106,17 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 	}
 	e := &Engine{
 		log: log, cfg: cfg, rep: opts.Reporter, nl: nl,
-		adr:    addrs.New(nl),
-		ann:    announce.NewSender(),
-		conn:   map[int]*netio.Conn{},
-		byKey:  map[demuxKey]*instance{},
-		pkts:   make(chan received, 1024),
-		links:  make(chan linkwatch.Event, 64),
-		tracks: make(chan trackEvent, 64),
-		ctrl:   make(chan func()),
-		garps:  make(chan garpJob, 256),
-		drops:  map[packet.Drop]uint64{},
+		adr:     addrs.New(nl),
+		ann:     announce.NewSender(),
+		conn:    map[int]*netio.Conn{},
+		byKey:   map[demuxKey]*instance{},
+		pkts:    make(chan received, 1024),
+		links:   make(chan linkwatch.Event, 64),
+		tracks:  make(chan trackEvent, 64),
+		ctrl:    make(chan func()),
+		garps:   make(chan garpJob, 256),
+		drops:   map[packet.Drop]uint64{},
+		restore: opts.Restore,
 	}
 	e.notify = newNotifier(log, &cfg.Global)
 	scripts := map[string]*config.VRRPScript{}
@@ -224,15 +236,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	go e.garpLoop(watchCtx)
 	e.startTrackers(watchCtx)
 
-	now := time.Now()
-	for _, in := range e.insts {
-		// A restarted daemon without a saved state must not keep
-		// addresses it no longer owns.
-		if err := e.adr.RemoveAddrs(in.vipDev, in.cfg.VirtualIPAddresses); err != nil {
-			e.log.Warn("cleanup of stale VIPs failed", zap.String("instance", in.cfg.Name), zap.Error(err))
-		}
-		e.step(in, now, vrrp.Start{})
-	}
+	e.startInstances(time.Now())
 
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
@@ -243,9 +247,15 @@ func (e *Engine) Run(ctx context.Context) error {
 		e.fireTimers(now)
 		if stopping && (e.allStopped() || now.After(stopDeadline)) {
 			e.removeVMACs()
+			if e.rep != nil {
+				e.rep.Snapshot(e.snapshot())
+			}
 			return nil
 		}
 		next := e.nextDeadline()
+		if due := e.maybeSnapshot(now); !due.IsZero() && (next.IsZero() || due.Before(next)) {
+			next = due
+		}
 		wait := time.Hour
 		if !next.IsZero() {
 			wait = max(next.Sub(now), 0)
@@ -391,8 +401,12 @@ func (e *Engine) track(ev trackEvent) {
 
 // step feeds one event to an instance and carries out its actions.
 func (e *Engine) step(in *instance, now time.Time, ev vrrp.Event) {
+	prio := in.m.Priority()
 	for _, a := range in.m.Step(now, ev) {
 		e.do(in, a)
+	}
+	if in.m.Priority() != prio {
+		e.dirty = true
 	}
 }
 
@@ -474,6 +488,16 @@ var keepalivedPhrase = map[vrrp.State]string{
 }
 
 func (e *Engine) stateChanged(in *instance, x vrrp.StateChanged) {
+	e.dirty = true
+	if x.Resumed {
+		e.log.Info(fmt.Sprintf("(%s) Resuming %s STATE after restart", in.cfg.Name, x.To),
+			zap.String("instance", in.cfg.Name), zap.Uint8("vrid", uint8(in.cfg.VirtualRouterID)),
+			zap.Uint8("priority", in.m.Priority()))
+		if e.rep != nil {
+			e.rep.InstanceChanged(e.status(in))
+		}
+		return
+	}
 	in.stats.Transitions++
 	in.stats.LastTransition = time.Now()
 	master, masterPrio := in.m.Master()

@@ -16,6 +16,7 @@ import (
 	"github.com/vigil-ha/vigil/config"
 	"github.com/vigil-ha/vigil/internal/logging"
 	"github.com/vigil-ha/vigil/vrrpd"
+	"github.com/vigil-ha/vigil/vrrpd/handover"
 )
 
 // vrrpdCommand runs the VRRP engine on its own. Under the supervisor
@@ -29,6 +30,7 @@ func vrrpdCommand() *cli.Command {
 			&cli.StringFlag{Name: "use-file", Aliases: []string{"f"}, Value: defaultConfig, Usage: "configuration `FILE`"},
 			&cli.StringFlag{Name: "config-id", Aliases: []string{"i"}, Usage: "select @`ID` conditional lines"},
 			&cli.StringFlag{Name: "status-file", Usage: "write the JSON status to `FILE` on SIGUSR1 and on every state change"},
+			&cli.StringFlag{Name: "state-file", Usage: "keep the resumable state in `FILE` (on tmpfs) and resume from it at start: a restart moves no VIP"},
 			&cli.StringFlag{Name: "log-format", Usage: "console or json (default: console on a terminal)"},
 			&cli.BoolFlag{Name: "debug", Usage: "debug logging"},
 		},
@@ -52,8 +54,9 @@ func runVRRPD(c *cli.Context) error {
 		fmt.Fprintf(c.App.ErrWriter, "vigil vrrpd: %s: configuration unusable (run vigil check-config)\n", path)
 		return exitError(1)
 	}
-	sw := &statusWriter{path: c.String("status-file")}
-	eng, err := vrrpd.New(cfg, vrrpd.Options{Logger: log, Reporter: sw})
+	sw := &statusWriter{path: c.String("status-file"), statePath: c.String("state-file")}
+	restore := loadState(log, sw.statePath)
+	eng, err := vrrpd.New(cfg, vrrpd.Options{Logger: log, Reporter: sw, Restore: restore})
 	if err != nil {
 		log.Error("cannot start", zap.Error(err))
 		return exitError(1)
@@ -80,15 +83,59 @@ func runVRRPD(c *cli.Context) error {
 // statusWriter keeps a JSON status file current for tests and scripts
 // until the control socket arrives with the supervisor.
 type statusWriter struct {
-	mu   sync.Mutex
-	path string
-	eng  *vrrpd.Engine
+	mu        sync.Mutex
+	path      string
+	statePath string
+	eng       *vrrpd.Engine
+}
+
+// stateFresh bounds the age of a state file worth resuming from: older
+// than this, the peers have long taken over and a cold start is right.
+const stateFresh = 10 * time.Second
+
+// loadState reads a state file left by a previous vrrpd, if fresh.
+func loadState(log *zap.Logger, path string) *handover.Snapshot {
+	if path == "" {
+		return nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var s handover.Snapshot
+	if err := json.Unmarshal(data, &s); err != nil {
+		log.Warn("ignoring unreadable state file", zap.String("path", path), zap.Error(err))
+		return nil
+	}
+	if age := time.Since(s.Taken); age > stateFresh || age < -time.Second {
+		log.Info("state file too old to resume from; cold start", zap.String("path", path), zap.Duration("age", age))
+		return nil
+	}
+	log.Info("resuming from state file", zap.String("path", path), zap.Int("instances", len(s.Instances)))
+	return &s
 }
 
 func (s *statusWriter) InstanceChanged(vrrpd.InstanceStatus) {
 	// Called on the engine goroutine: write from another one, which asks
 	// the engine for a full, consistent snapshot.
 	go s.write()
+}
+
+// Snapshot keeps the state file current (atomically), for the next start.
+func (s *statusWriter) Snapshot(snap *handover.Snapshot) {
+	if s.statePath == "" {
+		return
+	}
+	data, err := json.Marshal(snap)
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tmp := s.statePath + ".tmp"
+	if os.WriteFile(tmp, data, 0o600) == nil {
+		_ = os.Rename(tmp, s.statePath)
+	}
 }
 
 func (s *statusWriter) write() {

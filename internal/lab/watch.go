@@ -29,45 +29,109 @@ type AddrWatch struct {
 	done    chan struct{}
 }
 
-// WatchAddrs starts watching; it stops when the test ends.
+// WatchAddrs starts watching; it stops when the test ends. If the kernel
+// drops notifications (a burst of hundreds of addresses overflows the
+// socket), the watch subscribes again and re-lists, so it never goes
+// silent.
 func (ns *NS) WatchAddrs() *AddrWatch {
 	ns.lab.tb.Helper()
-	h, err := ns.Handle()
-	if err != nil {
-		ns.lab.tb.Fatalf("lab %s: %v", ns.Role, err)
-	}
-	defer h.Close()
 	w := &AddrWatch{ns: ns, present: map[netip.Addr]bool{}, changed: make(chan struct{}, 1), done: make(chan struct{})}
-	ch := make(chan netlink.AddrUpdate, 256)
-	err = netlink.AddrSubscribeWithOptions(ch, w.done, netlink.AddrSubscribeOptions{
-		Namespace:    &h,
-		ListExisting: true,
-		ErrorCallback: func(err error) {
-			ns.lab.tb.Logf("lab %s: address watch: %v", ns.Role, err)
-		},
-	})
-	if err != nil {
+	first := make(chan error, 1)
+	go w.run(first)
+	if err := <-first; err != nil {
 		ns.lab.tb.Fatalf("lab %s: subscribe to addresses: %v", ns.Role, err)
 	}
 	ns.lab.tb.Cleanup(func() { close(w.done) })
-	go func() {
-		for u := range ch {
-			a, ok := netip.AddrFromSlice(u.LinkAddress.IP)
-			if !ok {
+	return w
+}
+
+func (w *AddrWatch) run(first chan<- error) {
+	for attempt := 0; ; attempt++ {
+		h, err := w.ns.Handle()
+		if err != nil {
+			if attempt == 0 {
+				first <- err
+				return
+			}
+			return
+		}
+		ch := make(chan netlink.AddrUpdate, 1024)
+		stop := make(chan struct{})
+		err = netlink.AddrSubscribeWithOptions(ch, stop, netlink.AddrSubscribeOptions{
+			Namespace:         &h,
+			ListExisting:      true,
+			ReceiveBufferSize: 4 << 20,
+			ErrorCallback:     func(error) {}, // the closed channel says it; we resubscribe
+		})
+		h.Close()
+		if err != nil {
+			if attempt == 0 {
+				first <- err
+				return
+			}
+			select {
+			case <-w.done:
+				return
+			case <-time.After(50 * time.Millisecond):
 				continue
 			}
-			a = a.Unmap()
-			w.mu.Lock()
-			w.present[a] = u.NewAddr
-			w.events = append(w.events, AddrEvent{Addr: a, Added: u.NewAddr, At: time.Now()})
-			w.mu.Unlock()
+		}
+		if attempt == 0 {
+			first <- nil
+		}
+		// A re-list starts from nothing: addresses not listed are gone.
+		relisted := attempt > 0
+		seen := map[netip.Addr]bool{}
+		for {
 			select {
-			case w.changed <- struct{}{}:
-			default:
+			case <-w.done:
+				close(stop)
+				return
+			case u, ok := <-ch:
+				if !ok {
+					goto resubscribe
+				}
+				a, ok := netip.AddrFromSlice(u.LinkAddress.IP)
+				if !ok {
+					continue
+				}
+				a = a.Unmap()
+				seen[a] = true
+				w.record(a, u.NewAddr)
+			}
+			if relisted && len(ch) == 0 {
+				relisted = false
+				w.mu.Lock()
+				var gone []netip.Addr
+				for a, present := range w.present {
+					if present && !seen[a] {
+						gone = append(gone, a)
+					}
+				}
+				w.mu.Unlock()
+				for _, a := range gone {
+					w.record(a, false)
+				}
 			}
 		}
-	}()
-	return w
+	resubscribe:
+		close(stop)
+	}
+}
+
+func (w *AddrWatch) record(a netip.Addr, added bool) {
+	w.mu.Lock()
+	if w.present[a] == added {
+		w.mu.Unlock()
+		return // a re-list repeating what we know, or an unknown address leaving
+	}
+	w.present[a] = added
+	w.events = append(w.events, AddrEvent{Addr: a, Added: added, At: time.Now()})
+	w.mu.Unlock()
+	select {
+	case w.changed <- struct{}{}:
+	default:
+	}
 }
 
 // Has reports whether the address is on an interface now.

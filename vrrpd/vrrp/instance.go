@@ -122,6 +122,8 @@ func (in *Instance) Step(now time.Time, ev Event) []Action {
 	switch e := ev.(type) {
 	case Start:
 		in.start(now)
+	case Resume:
+		in.resume(now, e)
 	case Stop:
 		in.stop(now)
 	case Timeout:
@@ -179,6 +181,28 @@ func (in *Instance) start(now time.Time) {
 		// master at all the first timeout is that much later.
 		in.preemptFrom = now.Add(in.cfg.PreemptDelay)
 		in.masterDownAt = in.masterDownAt.Add(in.cfg.PreemptDelay)
+	}
+}
+
+// resume restores a previous incarnation's state (see Resume).
+func (in *Instance) resume(now time.Time, r Resume) {
+	if in.state != Init {
+		return
+	}
+	if r.MasterInterval > 0 && in.cfg.Version == 3 {
+		in.masterInterval = r.MasterInterval
+	}
+	if r.State != Master || in.faulty || in.groupFault || in.held {
+		in.start(now)
+		return
+	}
+	in.emit(StateChanged{From: in.state, To: Master, Reason: "resumed after restart", Resumed: true})
+	in.state = Master
+	in.master, in.masterPrio = in.cfg.Primary, in.prio
+	in.emit(AddVIPs{}, SendAdvert{Priority: in.prio})
+	in.advertAt = now.Add(in.cfg.Interval)
+	if in.cfg.GARPRefresh > 0 {
+		in.refreshAt = now.Add(in.cfg.GARPRefresh)
 	}
 }
 

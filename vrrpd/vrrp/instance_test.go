@@ -464,3 +464,47 @@ func TestGroupEvents(t *testing.T) {
 		}
 	})
 }
+
+// Hitless restart: a resumed master adopts its addresses and advertises at
+// once, with no GARP (nothing moved) and a Resumed transition (no notify).
+func TestResume(t *testing.T) {
+	tests := []struct {
+		name  string
+		c     Config
+		r     Resume
+		want  string
+		state State
+	}{
+		{"master resumes at once", cfg(100), Resume{State: Master}, "INIT>MASTER add advert(100)", Master},
+		{"backup starts as usual", cfg(100), Resume{State: Backup}, "INIT>BACKUP", Backup},
+		{"a faulty master does not resume", cfg(100, func(c *Config) { c.Tracks = []Track{{Kind: TrackScript, Name: "x", InitDown: true}} }),
+			Resume{State: Master}, "INIT>FAULT", Fault},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := mustNew(t, tt.c)
+			acts := in.Step(t0, tt.r)
+			if got := describe(acts); got != tt.want {
+				t.Errorf("actions %q, want %q", got, tt.want)
+			}
+			if in.State() != tt.state {
+				t.Errorf("state %v", in.State())
+			}
+			if tt.state == Master {
+				if sc, ok := acts[0].(StateChanged); !ok || !sc.Resumed {
+					t.Errorf("first action %+v is not a resumed transition", acts[0])
+				}
+				if want := t0.Add(time.Second); !in.Deadline().Equal(want) {
+					t.Errorf("next advert at +%v", in.Deadline().Sub(t0))
+				}
+			}
+		})
+	}
+	t.Run("a v3 backup keeps the learned interval", func(t *testing.T) {
+		in := mustNew(t, cfg(100))
+		in.Step(t0, Resume{State: Backup, MasterInterval: ms(200)})
+		if in.MasterDownInterval() != ms(721.875) {
+			t.Errorf("master down interval %v", in.MasterDownInterval())
+		}
+	})
+}

@@ -153,6 +153,18 @@ type Hold struct {
 	Reason string
 }
 
+// Resume restarts the machine in the state a previous incarnation of the
+// daemon left (hitless restart): a master resumes at once, adopting its
+// addresses (already on the interface) and advertising immediately, without
+// GARP or notify, because nothing moved. MasterInterval restores what a
+// VRRPv3 backup had learned. Delivered instead of Start.
+type Resume struct {
+	State          State
+	MasterInterval time.Duration
+}
+
+func (Resume) event() {}
+
 // Group carries a decision of the instance's vrrp_sync_group, whose
 // members move together: To Master makes a backup master, To Backup makes
 // a master yield (and clears a fault the group imposed), To Fault puts the
@@ -190,9 +202,12 @@ type RemoveVIPs struct{}
 type SendGARP struct{ Reason string }
 
 // StateChanged reports a transition, for logs, notify scripts and peers.
+// Resumed marks the transition of a Resume: the state did not really
+// change, so notify scripts do not run again.
 type StateChanged struct {
 	From, To State
 	Reason   string
+	Resumed  bool
 }
 
 func (SendAdvert) action()   {}
