@@ -30,10 +30,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Usage:     "keep virtual IPs on exactly one healthy host (reads keepalived.conf)",
 		Writer:    stdout,
 		ErrWriter: stderr,
-		Commands: []*cli.Command{
+		Commands: append([]*cli.Command{
+			runCommand(),
 			checkConfigCommand(),
 			vrrpdCommand(),
-		},
+		}, controlCommands()...),
 		// Exit codes are decided by run, not by urfave/cli calling os.Exit.
 		ExitErrHandler: func(*cli.Context, error) {},
 	}

@@ -33,6 +33,7 @@ func vrrpdCommand() *cli.Command {
 			&cli.StringFlag{Name: "state-file", Usage: "keep the resumable state in `FILE` (on tmpfs) and resume from it at start: a restart moves no VIP"},
 			&cli.StringFlag{Name: "log-format", Usage: "console or json (default: console on a terminal)"},
 			&cli.BoolFlag{Name: "debug", Usage: "debug logging"},
+			&cli.BoolFlag{Name: "child", Hidden: true, Usage: "run under vigil run (IPC on VIGIL_IPC_FD)"},
 		},
 		Action: runVRRPD,
 	}
@@ -41,6 +42,13 @@ func vrrpdCommand() *cli.Command {
 func runVRRPD(c *cli.Context) error {
 	log := logging.New("vrrpd", logging.Format(c.String("log-format")), c.Bool("debug"))
 	defer func() { _ = log.Sync() }()
+	if c.Bool("child") {
+		if err := runVRRPDChild(log); err != nil {
+			log.Error("vrrpd child failed", zap.Error(err))
+			return exitError(1)
+		}
+		return nil
+	}
 	path := c.String("use-file")
 	cfg, diags := config.Load(path, config.Options{ConfigID: c.String("config-id"), InterfaceExists: interfaceExists})
 	for _, d := range diags {

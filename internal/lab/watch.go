@@ -188,18 +188,21 @@ type Probe struct {
 	mu       sync.Mutex
 	attempts int
 	failures []time.Time
+	reasons  []string
 	stop     context.CancelFunc
 	done     chan struct{}
 }
 
 // StartProbe connects to addr from inside ns every interval until Stop.
+// A connect may take up to a second (a slow connect is not an outage);
+// refusals, resets and timeouts count as failures.
 func (ns *NS) StartProbe(addr netip.AddrPort, interval time.Duration) *Probe {
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &Probe{stop: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
 		_ = ns.Do(func() error {
-			d := net.Dialer{Timeout: interval}
+			d := net.Dialer{Timeout: time.Second}
 			t := time.NewTicker(interval)
 			defer t.Stop()
 			for {
@@ -217,6 +220,9 @@ func (ns *NS) StartProbe(addr netip.AddrPort, interval time.Duration) *Probe {
 				p.attempts++
 				if err != nil {
 					p.failures = append(p.failures, at)
+					if len(p.reasons) < 20 {
+						p.reasons = append(p.reasons, at.Format("15:04:05.000")+" "+err.Error())
+					}
 				} else {
 					c.Close()
 				}
@@ -232,6 +238,13 @@ func (ns *NS) StartProbe(addr netip.AddrPort, interval time.Duration) *Probe {
 func (p *Probe) Stop() {
 	p.stop()
 	<-p.done
+}
+
+// Reasons returns the errors of the first failures, for diagnostics.
+func (p *Probe) Reasons() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.reasons...)
 }
 
 // Result returns how many connects were tried and when they failed.

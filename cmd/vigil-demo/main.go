@@ -1,0 +1,456 @@
+// Command vigil-demo shows a Vigil failover end to end, in a throwaway lab
+// of network namespaces: two nodes run `vigil vrrpd` for one VIP, a client
+// probes a TCP service on the VIP every 10 ms, the master's host dies
+// (SIGKILL and its link down), and a timeline of what happened is printed
+// in milliseconds. Everything is torn down afterwards, also on failure and
+// on Ctrl-C; namespaces a crashed run left behind are swept by the next.
+//
+// It builds nothing: it runs the vigil binary given by -vigil. It needs
+// root (network namespaces). `make demo` builds the binary and runs it.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/vigil-ha/vigil/internal/lab"
+	"github.com/vigil-ha/vigil/internal/vrrplab"
+)
+
+const (
+	prioA, prioB  = 150, 100
+	servicePort   = 8080
+	probeInterval = 10 * time.Millisecond
+	// steadyProbes is how many successful probes the client makes against
+	// the first master before it is killed (about 2 s).
+	steadyProbes = 200
+	// recoveredProbes in a row after the takeover mean the client is back.
+	recoveredProbes = 20
+	// runBound caps the whole demo (the lab included).
+	runBound = 55 * time.Second
+)
+
+var (
+	vip     = netip.MustParseAddr("198.18.1.50")
+	addrA   = "198.18.1.1/24"
+	addrB   = "198.18.1.2/24"
+	addrCli = "198.18.1.100/24"
+)
+
+func main() {
+	vigil := flag.String("vigil", "./bin/vigil", "the vigil `binary` to run on both nodes")
+	version := flag.Int("version", 2, "VRRP version, 2 or 3")
+	interval := flag.String("advert-int", "1", "advert_int in `seconds` (e.g. 1, or 0.1 with -version 3)")
+	verbose := flag.Bool("v", false, "print the lab's log lines and the daemons' output")
+	flag.Parse()
+
+	r := &reporter{verbose: *verbose}
+	if os.Geteuid() != 0 {
+		fmt.Fprintln(os.Stderr, "vigil-demo: needs root: it creates network namespaces, veth links and a bridge (run: sudo make demo)")
+		os.Exit(2)
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		fmt.Fprintln(os.Stderr, "vigil-demo: needs the ip tool (iproute2)")
+		os.Exit(2)
+	}
+	bin, err := filepath.Abs(*vigil)
+	if err == nil {
+		_, err = os.Stat(bin)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "vigil-demo: vigil binary: %v (build it with make build, or pass -vigil)\n", err)
+		os.Exit(2)
+	}
+	secs, err := strconv.ParseFloat(*interval, 64)
+	if err != nil || secs <= 0 || (*version != 2 && *version != 3) {
+		fmt.Fprintln(os.Stderr, "vigil-demo: -version must be 2 or 3 and -advert-int a positive number of seconds")
+		os.Exit(2)
+	}
+	advert := time.Duration(secs * float64(time.Second))
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		s := <-sigs
+		fmt.Fprintf(os.Stderr, "\nvigil-demo: %v: tearing the lab down\n", s)
+		code := 130
+		if sig, ok := s.(syscall.Signal); ok {
+			code = 128 + int(sig)
+		}
+		r.exit(code)
+	}()
+	watchdog := time.AfterFunc(runBound, func() { r.Fatalf("the demo ran longer than %v", runBound) })
+	defer watchdog.Stop()
+
+	began := time.Now()
+	ok := run(r, bin, *version, *interval, advert)
+	r.stopIfExiting()
+	r.teardown()
+	fmt.Printf("lab torn down: namespaces, links and processes removed (demo took %.1f s)\n", time.Since(began).Seconds())
+	if !ok {
+		os.Exit(1)
+	}
+}
+
+// run builds the lab, plays the scenario and prints the timeline; it
+// reports whether Vigil behaved.
+func run(r *reporter, bin string, version int, interval string, advert time.Duration) bool {
+	fmt.Printf("Vigil failover demo: two nodes, one VIP, VRRPv%d, advert_int %s s\n\n", version, interval)
+	built := time.Now()
+	l := lab.New(r)
+	a, b, client := l.Namespace("a"), l.Namespace("b"), l.Namespace("client")
+	ifA, ifB := l.Connect(a, addrA), l.Connect(b, addrB)
+	ifC := l.Connect(client, addrCli)
+	a.Serve(servicePort)
+	b.Serve(servicePort)
+	watchA, watchB := a.WatchAddrs(), b.WatchAddrs()
+	wire := vrrplab.Listen(r, client, ifC)
+	macB := vrrplab.MAC(r, b, ifB)
+	srcA := netip.MustParsePrefix(addrA).Addr()
+	na, nb := vrrplab.NewNode(r, a, vrrplab.Vigil, bin), vrrplab.NewNode(r, b, vrrplab.Vigil, bin)
+	conf := func(id string, prio int, ifname string) string {
+		return vrrplab.Config(id, -1, []vrrplab.Instance{{Name: "VI_DEMO", State: "BACKUP", Iface: ifname,
+			VRID: 51, Priority: prio, Version: version, Interval: interval, Pass: "demo", VIPs: []string{vip.String() + "/24"}}})
+	}
+	fmt.Printf("lab: namespaces a (%s, priority %d), b (%s, priority %d) and client (%s) on one switch;\n",
+		addrA, prioA, addrB, prioB, addrCli)
+	fmt.Printf("     VIP %s, a TCP service on :%d on both nodes (built in %d ms)\n\n", vip, servicePort, time.Since(built).Milliseconds())
+	if r.verbose {
+		r.Cleanup(func() {
+			for _, n := range []*vrrplab.Node{na, nb} {
+				if n.Running() {
+					n.Kill(syscall.SIGKILL)
+				}
+				fmt.Printf("--- %s output:\n%s", n.NS.Role, n.Output())
+			}
+		})
+	}
+
+	t0 := time.Now()
+	ms := func(t time.Time) string { return fmt.Sprintf("t=%6d ms", t.Sub(t0).Milliseconds()) }
+	na.Start(conf("a", prioA, ifA))
+	nb.Start(conf("b", prioB, ifB))
+	fmt.Printf("%s  both nodes started (vigil vrrpd), both in state BACKUP\n", ms(t0))
+
+	elected := watchA.Wait(vip, true, 10*time.Second+4*advert)
+	fmt.Printf("%s  a elected MASTER: VIP %s up on a\n", ms(elected), vip)
+	if watchB.Has(vip) {
+		r.Fatalf("b holds the VIP too")
+	}
+	probe := startProbe(r, client, netip.AddrPortFrom(vip, servicePort))
+	if !probe.waitOK(t0, steadyProbes, 10*time.Second) {
+		r.Fatalf("the client did not reach the VIP on a (%d probes OK within 10 s)", steadyProbes)
+	}
+	fmt.Printf("%s  client probing %s:%d every %v: %d connects OK\n", ms(probe.started), vip, servicePort, probeInterval, steadyProbes)
+
+	killed := na.Die(ifA)
+	fmt.Printf("%s  master a killed: SIGKILL, and its link down (a dead host)\n", ms(killed))
+	var lastAdvert time.Time
+	if ads := wire.Adverts(srcA, t0); len(ads) > 0 {
+		lastAdvert = ads[len(ads)-1].At
+	}
+	takeover := watchB.Wait(vip, true, 10*time.Second+4*advert)
+	expect := vrrplab.MasterDown(version, prioB, advert)
+	fmt.Printf("%s  b took over: VIP up on b, %d ms after the kill (%d ms after a's last advert; master-down interval %d ms)\n",
+		ms(takeover), takeover.Sub(killed).Milliseconds(), takeover.Sub(lastAdvert).Milliseconds(), expect.Milliseconds())
+	garp, gotGARP := wire.WaitGARP(vip, macB, killed, 5*time.Second)
+	if gotGARP {
+		fmt.Printf("%s  first gratuitous ARP from b for %s seen by the client (%d ms after the kill)\n",
+			ms(garp.At), vip, garp.At.Sub(killed).Milliseconds())
+	} else {
+		fmt.Printf("            no gratuitous ARP from b for %s reached the client within 5 s\n", vip)
+	}
+	back, recovered := probe.waitRecovered(killed, recoveredProbes, 10*time.Second)
+	if recovered {
+		fmt.Printf("%s  client connecting again (%d probes in a row OK)\n", ms(back), recoveredProbes)
+	}
+	probe.stop()
+	r.stopIfExiting()
+	sent, fails := probe.result()
+	fmt.Println()
+	if len(fails) == 0 {
+		fmt.Printf("probes: %d sent, none failed\n", sent)
+	} else {
+		fmt.Printf("probes: %d sent, %d failed, between %s and %s (%d ms without service)\n", sent, len(fails),
+			ms(fails[0]), ms(fails[len(fails)-1]), fails[len(fails)-1].Sub(fails[0]).Milliseconds()+probeInterval.Milliseconds())
+	}
+
+	ok := true
+	var problems []string
+	if limit := expect + 100*time.Millisecond; takeover.Sub(lastAdvert) > limit {
+		ok = false
+		problems = append(problems, fmt.Sprintf("takeover %d ms after a's last advert, over the master-down interval + 100 ms", takeover.Sub(lastAdvert).Milliseconds()))
+	}
+	if !gotGARP {
+		ok = false
+		problems = append(problems, "no gratuitous ARP from the new master")
+	}
+	if !recovered {
+		ok = false
+		problems = append(problems, "the client did not recover")
+	}
+	if len(fails) > 0 && fails[0].Before(killed) {
+		ok = false
+		problems = append(problems, "probes failed before the master was killed")
+	}
+	if ok {
+		fmt.Printf("demo: PASS: the VIP moved from a to b %d ms after a died; the client was back %d ms after the kill\n",
+			takeover.Sub(killed).Milliseconds(), back.Sub(killed).Milliseconds())
+	} else {
+		fmt.Printf("demo: FAIL: %s\n", strings.Join(problems, "; "))
+	}
+	return ok
+}
+
+// reporter is the demo's lab.TB: Fatalf and Skip print, tear the lab down
+// and exit non-zero.
+type reporter struct {
+	verbose  bool
+	exiting  atomic.Bool
+	mu       sync.Mutex
+	cleanups []func()
+	once     sync.Once
+}
+
+func (r *reporter) Helper() {}
+
+// stopIfExiting parks the caller while a signal or failure tears down
+// (exit ends the process), so nothing reports on a half-removed lab.
+func (r *reporter) stopIfExiting() {
+	if r.exiting.Load() {
+		select {}
+	}
+}
+
+func (r *reporter) Logf(format string, args ...any) {
+	if r.verbose {
+		fmt.Fprintf(os.Stderr, "  lab: "+format+"\n", args...)
+	}
+}
+
+func (r *reporter) Fatalf(format string, args ...any) {
+	r.stopIfExiting() // a failure caused by the teardown under way: say nothing
+	fmt.Fprintf(os.Stderr, "demo: FAIL: "+format+"\n", args...)
+	r.exit(1)
+}
+
+func (r *reporter) Skip(args ...any) {
+	fmt.Fprintln(os.Stderr, append([]any{"demo: cannot run:"}, args...)...)
+	r.exit(2)
+}
+
+func (r *reporter) Cleanup(f func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.cleanups = append(r.cleanups, f)
+}
+
+// teardown runs the cleanups, last registered first, once each.
+func (r *reporter) teardown() {
+	r.mu.Lock()
+	cs := r.cleanups
+	r.cleanups = nil
+	r.mu.Unlock()
+	for i := len(cs) - 1; i >= 0; i-- {
+		cs[i]()
+	}
+}
+
+// exit tears down and exits; concurrent callers (a signal during a
+// failure) wait for the first, which never returns.
+func (r *reporter) exit(code int) {
+	r.exiting.Store(true)
+	r.once.Do(func() {
+		r.teardown()
+		os.Exit(code)
+	})
+	select {}
+}
+
+// prober starts a TCP connect to a service from the client every
+// probeInterval, each bounded by probeTimeout and run concurrently so a
+// slow one does not delay the next, and keeps every outcome by start
+// time, so the timeline can say when service stopped and came back.
+type prober struct {
+	started time.Time
+	mu      sync.Mutex
+	results []probeResult // sorted by at
+	changed chan struct{} // closed and replaced on every result
+	quit    chan struct{}
+	done    chan struct{}
+}
+
+type probeResult struct {
+	at time.Time
+	ok bool
+}
+
+const (
+	// probeTimeout: a connect not done by then failed (a LAN round trip
+	// is well under a millisecond; the margin absorbs a busy machine).
+	probeTimeout = 100 * time.Millisecond
+	// maxProbes bounds the prober (10 minutes of probes; the demo is
+	// capped far below), maxInFlight the connects running at once.
+	maxProbes   = 60000
+	maxInFlight = 2 * int(probeTimeout/probeInterval)
+)
+
+func startProbe(r *reporter, ns *lab.NS, addr netip.AddrPort) *prober {
+	p := &prober{started: time.Now(), changed: make(chan struct{}), quit: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		slots := make(chan struct{}, maxInFlight)
+		// Sockets belong to the namespace of the thread that opens them:
+		// every connect runs on a thread inside the client namespace.
+		t := time.NewTicker(probeInterval)
+		defer t.Stop()
+		for i := 0; i < maxProbes; i++ {
+			select {
+			case <-p.quit:
+				return
+			case <-t.C:
+			}
+			at := time.Now()
+			select {
+			case slots <- struct{}{}:
+			default:
+				p.add(probeResult{at: at}) // the client itself is stuck
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-slots }()
+				err := ns.Do(func() error {
+					c, err := net.DialTimeout("tcp", addr.String(), probeTimeout)
+					if err == nil {
+						c.Close()
+					}
+					return err
+				})
+				p.add(probeResult{at: at, ok: err == nil})
+			}()
+		}
+	}()
+	r.Cleanup(p.stop)
+	return p
+}
+
+func (p *prober) add(r probeResult) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	i, _ := slices.BinarySearchFunc(p.results, r.at, func(x probeResult, t time.Time) int { return x.at.Compare(t) })
+	p.results = slices.Insert(p.results, i, r)
+	close(p.changed)
+	p.changed = make(chan struct{})
+}
+
+func (p *prober) stop() {
+	select {
+	case <-p.quit:
+	default:
+		close(p.quit)
+	}
+	<-p.done
+}
+
+// waitOK waits for n successful probes made at or after since.
+func (p *prober) waitOK(since time.Time, n int, timeout time.Duration) bool {
+	_, ok := p.wait(timeout, func(rs []probeResult) (time.Time, bool) {
+		count := 0
+		for _, r := range rs {
+			if r.ok && !r.at.Before(since) {
+				if count++; count == n {
+					return r.at, true
+				}
+			}
+		}
+		return time.Time{}, false
+	})
+	return ok
+}
+
+// waitRecovered waits for n successes in a row after the first failure
+// following since (or after since, if none failed), and returns when
+// that run began.
+func (p *prober) waitRecovered(since time.Time, n int, timeout time.Duration) (time.Time, bool) {
+	return p.wait(timeout, func(rs []probeResult) (time.Time, bool) {
+		failed := false
+		for _, r := range rs {
+			if !r.ok && !r.at.Before(since) {
+				failed = true
+				break
+			}
+		}
+		var runStart time.Time
+		run := 0
+		seenFail := !failed
+		for _, r := range rs {
+			if r.at.Before(since) {
+				continue
+			}
+			if !r.ok {
+				run, seenFail = 0, true
+				continue
+			}
+			if !seenFail {
+				continue
+			}
+			if run == 0 {
+				runStart = r.at
+			}
+			if run++; run == n {
+				return runStart, true
+			}
+		}
+		return time.Time{}, false
+	})
+}
+
+func (p *prober) wait(timeout time.Duration, find func([]probeResult) (time.Time, bool)) (time.Time, bool) {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		p.mu.Lock()
+		at, ok := find(p.results)
+		changed := p.changed
+		p.mu.Unlock()
+		if ok {
+			return at, true
+		}
+		select {
+		case <-changed:
+		case <-p.done:
+			return time.Time{}, false
+		case <-deadline.C:
+			return time.Time{}, false
+		}
+	}
+}
+
+// result returns how many probes were made and when the failed ones began.
+func (p *prober) result() (sent int, failed []time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, r := range p.results {
+		if !r.ok {
+			failed = append(failed, r.at)
+		}
+	}
+	return len(p.results), failed
+}

@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"go.uber.org/zap"
+
+	"github.com/vigil-ha/vigil/core"
+	"github.com/vigil-ha/vigil/internal/logging"
+	"github.com/vigil-ha/vigil/ipc"
+)
+
+// defaultRunDir holds the pid file, control socket and snapshots.
+const defaultRunDir = "/run/vigil"
+
+func runDirFlag() cli.Flag {
+	return &cli.StringFlag{Name: "run-dir", Value: defaultRunDir, Usage: "`DIR` of the pid file, control socket and snapshots"}
+}
+
+// runCommand is the daemon: the supervisor and its children.
+func runCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "run",
+		Usage: "run Vigil in the foreground (SIGHUP reload, SIGTERM/SIGINT graceful stop, SIGUSR1 JSON dump)",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "use-file", Aliases: []string{"f"}, Value: defaultConfig, Usage: "configuration `FILE`"},
+			&cli.StringFlag{Name: "config-id", Aliases: []string{"i"}, Usage: "select @`ID` conditional lines"},
+			runDirFlag(),
+			&cli.StringFlag{Name: "log-format", Usage: "console or json (default: console on a terminal)"},
+			&cli.BoolFlag{Name: "debug", Usage: "debug logging"},
+		},
+		Action: func(c *cli.Context) error {
+			log := logging.New("core", logging.Format(c.String("log-format")), c.Bool("debug"))
+			defer func() { _ = log.Sync() }()
+			sup, err := core.New(core.Options{
+				ConfigPath: c.String("use-file"), ConfigID: c.String("config-id"), RunDir: c.String("run-dir"),
+				LogFormat: c.String("log-format"), Debug: c.Bool("debug"), Logger: log,
+			})
+			if err != nil {
+				fmt.Fprintln(c.App.ErrWriter, err)
+				return exitError(1)
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+			defer stop()
+			sigs := make(chan os.Signal, 4)
+			signal.Notify(sigs, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2)
+			go func() {
+				for sig := range sigs {
+					switch sig {
+					case syscall.SIGHUP:
+						if err := sup.Reload(); err != nil {
+							log.Error("reload failed", zap.Error(err))
+						}
+					case syscall.SIGUSR1, syscall.SIGUSR2:
+						if path, err := sup.WriteDump(); err != nil {
+							log.Error("state dump failed", zap.Error(err))
+						} else {
+							log.Info("state dumped", zap.String("path", path))
+						}
+					}
+				}
+			}()
+			if err := sup.Run(ctx); err != nil {
+				log.Error("vigil failed", zap.Error(err))
+				return exitError(1)
+			}
+			return nil
+		},
+	}
+}
+
+// control sends one command to a running daemon.
+func control(c *cli.Context, cmd core.Command, out any) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	path := core.SocketPath(c.String("run-dir"))
+	nc, err := ipc.DialControl(ctx, path)
+	if err != nil {
+		return fmt.Errorf("is vigil running? %w", err)
+	}
+	conn := ipc.NewConn(nc, "cli")
+	defer conn.Close()
+	if _, err := conn.Handshake(ctx); err != nil {
+		return err
+	}
+	go func() { _ = conn.Serve(ctx, ipc.HandlerFuncs{}) }()
+	return conn.Request(ctx, ipc.TypeCommand, cmd, out)
+}
+
+func controlCommands() []*cli.Command {
+	simple := func(name, usage string, args int) *cli.Command {
+		return &cli.Command{
+			Name: name, Usage: usage, Flags: []cli.Flag{runDirFlag()},
+			Action: func(c *cli.Context) error {
+				if c.NArg() != args {
+					for _, a := range c.Args().Slice() {
+						if strings.HasPrefix(a, "-") {
+							fmt.Fprintf(c.App.ErrWriter, "vigil %s: put options before arguments: vigil %s %s ...\n", name, name, a)
+							return exitError(2)
+						}
+					}
+					fmt.Fprintf(c.App.ErrWriter, "vigil %s: takes %d argument(s)\n", name, args)
+					return exitError(2)
+				}
+				var out map[string]string
+				if err := control(c, core.Command{Name: name, Args: c.Args().Slice()}, &out); err != nil {
+					fmt.Fprintf(c.App.ErrWriter, "vigil %s: %v\n", name, err)
+					return exitError(1)
+				}
+				keys := make([]string, 0, len(out))
+				for k := range out {
+					keys = append(keys, k)
+				}
+				sort.Strings(keys)
+				for _, k := range keys {
+					fmt.Fprintf(c.App.Writer, "%s %s\n", k, out[k])
+				}
+				return nil
+			},
+		}
+	}
+	return []*cli.Command{
+		statusCommand(),
+		simple("restart", "restart a subsystem on the hitless path: vigil restart vrrpd|checkd|lvsd|arbiter", 1),
+		simple("reload", "re-read the configuration (an invalid one is refused and the running one kept)", 0),
+		simple("stop", "stop the daemon gracefully", 0),
+	}
+}
+
+func statusCommand() *cli.Command {
+	return &cli.Command{
+		Name: "status", Usage: "show instances, VIPs, peers and children",
+		Flags: []cli.Flag{runDirFlag(), &cli.BoolFlag{Name: "json", Usage: "print JSON"}},
+		Action: func(c *cli.Context) error {
+			var st struct {
+				core.Status
+				VRRP *struct {
+					Instances []struct {
+						Name              string   `json:"name"`
+						VRID              int      `json:"vrid"`
+						Interface         string   `json:"interface"`
+						State             string   `json:"state"`
+						Priority          int      `json:"priority"`
+						EffectivePriority int      `json:"effective_priority"`
+						Master            string   `json:"master"`
+						VIPs              []string `json:"vips"`
+					} `json:"instances"`
+				} `json:"vrrp"`
+			}
+			var raw json.RawMessage
+			if err := control(c, core.Command{Name: "status"}, &raw); err != nil {
+				fmt.Fprintf(c.App.ErrWriter, "vigil status: %v\n", err)
+				return exitError(1)
+			}
+			if c.Bool("json") {
+				fmt.Fprintln(c.App.Writer, string(raw))
+				return nil
+			}
+			if err := json.Unmarshal(raw, &st); err != nil {
+				return err
+			}
+			w := tabwriter.NewWriter(c.App.Writer, 0, 2, 2, ' ', 0)
+			fmt.Fprintf(w, "vigil pid %d, up %s, config %s\n\n", st.PID, st.Uptime, st.Config)
+			if st.VRRP != nil {
+				fmt.Fprintln(w, "INSTANCE\tVRID\tINTERFACE\tSTATE\tPRIORITY\tMASTER\tVIPS")
+				for _, in := range st.VRRP.Instances {
+					prio := fmt.Sprint(in.EffectivePriority)
+					if in.EffectivePriority != in.Priority {
+						prio = fmt.Sprintf("%d (base %d)", in.EffectivePriority, in.Priority)
+					}
+					fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\t%s\n", in.Name, in.VRID, in.Interface, in.State, prio,
+						in.Master, strings.Join(in.VIPs, " "))
+				}
+				fmt.Fprintln(w)
+			}
+			fmt.Fprintln(w, "CHILD\tSTATE\tPID\tUPTIME\tRESTARTS\tLAST EXIT")
+			for _, ch := range st.Children {
+				pid := "-"
+				if ch.PID > 0 {
+					pid = fmt.Sprint(ch.PID)
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\n", ch.Name, ch.State, pid, ch.Uptime, ch.Restarts, ch.LastExit)
+			}
+			return w.Flush()
+		},
+	}
+}

@@ -1,0 +1,338 @@
+// Package core is Vigil's parent process: it reads the configuration once,
+// starts each subsystem as a child (the same binary re-executed, talking
+// only to the parent over an inherited socketpair), keeps each child's last
+// snapshot, routes messages between them, and serves the control socket.
+//
+// It is small on purpose and must never crash, never block on a child and
+// never remove a VIP because a child died: when vrrpd is away the parent
+// keeps announcing its last adverts (vrrpd/handover), and only a child
+// given up on for good has its addresses released, so its peer takes over.
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/vigil-ha/vigil/config"
+	"github.com/vigil-ha/vigil/ipc"
+	"github.com/vigil-ha/vigil/vrrpd/handover"
+)
+
+// Options configures the supervisor.
+type Options struct {
+	ConfigPath string
+	ConfigID   string
+	// RunDir holds the pid file, the control socket and the snapshots, so
+	// several nodes can run on one machine (tests, the demo).
+	RunDir string
+	// Binary is the executable children run (default: this one).
+	Binary    string
+	LogFormat string
+	Debug     bool
+	Logger    *zap.Logger
+}
+
+// Supervisor is the running parent.
+type Supervisor struct {
+	opts Options
+	log  *zap.Logger
+
+	mu       sync.Mutex
+	cfg      *config.Config
+	children map[string]*child
+	vrrpSnap *handover.Snapshot // vrrpd's last snapshot
+	standIn  handover.StandIn
+	started  time.Time
+	stopping bool
+	// reloadReq asks the run loop to reload (SIGHUP, vigil reload).
+	reloadReq chan chan error
+	stopReq   chan struct{} // vigil stop
+	stopOnce  sync.Once
+}
+
+// requestStop asks the run loop for a graceful stop (vigil stop).
+func (s *Supervisor) requestStop() { s.stopOnce.Do(func() { close(s.stopReq) }) }
+
+// Paths inside the run directory.
+func (o Options) pidFile() string    { return filepath.Join(o.RunDir, "vigil.pid") }
+func (o Options) socketPath() string { return filepath.Join(o.RunDir, "vigil.sock") }
+func (o Options) vrrpState() string  { return filepath.Join(o.RunDir, "vrrpd.state") }
+
+// SocketPath is where the control socket of a run directory lives, for the
+// CLI's client commands.
+func SocketPath(runDir string) string { return Options{RunDir: runDir}.socketPath() }
+
+// LoadConfig reads and validates the configuration the way check-config
+// does; the error lists every problem with file:line:col.
+func LoadConfig(path, id string) (*config.Config, config.Diagnostics, error) {
+	cfg, diags := config.Load(path, config.Options{ConfigID: id, InterfaceExists: func(name string) bool {
+		_, err := net.InterfaceByName(name)
+		return err == nil
+	}})
+	if diags.HasErrors() {
+		return nil, diags, fmt.Errorf("core: %s: configuration unusable:\n%s", path, diags.Errors().Error())
+	}
+	return cfg, diags, nil
+}
+
+// New reads and validates the configuration (the same messages as
+// check-config) and prepares the supervisor; it refuses an invalid one.
+func New(opts Options) (*Supervisor, error) {
+	if opts.Logger == nil {
+		opts.Logger = zap.NewNop()
+	}
+	if opts.Binary == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("core: own executable: %w", err)
+		}
+		opts.Binary = exe
+	}
+	cfg, diags, err := LoadConfig(opts.ConfigPath, opts.ConfigID)
+	for _, d := range diags.Warnings() {
+		opts.Logger.Warn("configuration warning", zap.String("at", d.Pos.String()), zap.String("warning", d.Msg))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &Supervisor{opts: opts, log: opts.Logger, cfg: cfg, children: map[string]*child{},
+		started: time.Now(), reloadReq: make(chan chan error), stopReq: make(chan struct{})}, nil
+}
+
+// Run starts the children and serves until ctx is cancelled or `vigil
+// stop`, then stops every child gracefully.
+func (s *Supervisor) Run(ctx context.Context) error {
+	opts, cfg := s.opts, s.cfg
+	if err := os.MkdirAll(opts.RunDir, 0o755); err != nil {
+		return fmt.Errorf("core: run directory: %w", err)
+	}
+	if err := s.writePidFile(); err != nil {
+		return err
+	}
+	defer os.Remove(opts.pidFile())
+
+	// A snapshot left in the run directory (vigil upgrade re-executed us,
+	// or the previous parent died) lets vrrpd resume instead of starting
+	// cold; until it does, we stand in for its masters.
+	if snap := s.loadVRRPState(); snap != nil {
+		s.vrrpSnap = snap
+		s.standIn.Start(snap, standInLimit)
+		s.log.Info("resuming from the run directory's snapshot", zap.Int("instances", len(snap.Instances)),
+			zap.Int("masters", len(snap.Masters())))
+	}
+
+	ln, err := ipc.ListenControl(opts.socketPath())
+	if err != nil {
+		return fmt.Errorf("core: control socket: %w", err)
+	}
+	defer ln.Close()
+	go s.serveControl(ln)
+
+	s.log.Info("Starting Vigil", zap.String("config", opts.ConfigPath), zap.String("run_dir", opts.RunDir),
+		zap.Int("vrrp_instances", len(cfg.Instances)), zap.Int("virtual_servers", len(cfg.VirtualServers)))
+	for _, name := range s.wanted(cfg) {
+		s.startChild(name)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			s.shutdown()
+			return nil
+		case <-s.stopReq:
+			s.shutdown()
+			return nil
+		case reply := <-s.reloadReq:
+			reply <- s.reload()
+		}
+	}
+}
+
+// wanted lists the children a configuration needs, in start order.
+func (s *Supervisor) wanted(cfg *config.Config) []string {
+	var out []string
+	if len(cfg.Instances) > 0 {
+		out = append(out, "vrrpd")
+	}
+	// checkd, lvsd and the arbiter agent join here as they are built.
+	return out
+}
+
+func (s *Supervisor) startChild(name string) {
+	s.mu.Lock()
+	c := newChild(s, name)
+	s.children[name] = c
+	s.mu.Unlock()
+	go c.run()
+}
+
+// shutdown stops the children in keepalived's order: health checks first,
+// then VRRP (which hands over make-before-break), then the rest.
+func (s *Supervisor) shutdown() {
+	s.mu.Lock()
+	s.stopping = true
+	order := []string{"checkd", "vrrpd", "lvsd", "arbiter"}
+	var children []*child
+	for _, n := range order {
+		if c := s.children[n]; c != nil {
+			children = append(children, c)
+		}
+	}
+	s.mu.Unlock()
+	s.log.Info("Stopping")
+	for _, c := range children {
+		running := c.status().State == string(stateRunning)
+		c.stop()
+		if c.name == "vrrpd" && !running {
+			// vrrpd was down (backoff, given up): nobody else releases
+			// what it held.
+			s.releaseVRRP("stopping while vrrpd is down")
+		}
+	}
+	s.standIn.Stop()
+	s.log.Info("Stopped Vigil")
+}
+
+// Reload re-reads the configuration; an invalid one is refused and the
+// running one kept. Safe to call from any goroutine.
+func (s *Supervisor) Reload() error {
+	reply := make(chan error, 1)
+	s.reloadReq <- reply
+	return <-reply
+}
+
+func (s *Supervisor) reload() error {
+	cfg, _, err := LoadConfig(s.opts.ConfigPath, s.opts.ConfigID)
+	if err != nil {
+		s.log.Error("reload refused; keeping the running configuration", zap.Error(err))
+		return err
+	}
+	s.mu.Lock()
+	s.cfg = cfg
+	children := make([]*child, 0, len(s.children))
+	for _, c := range s.children {
+		children = append(children, c)
+	}
+	s.mu.Unlock()
+	s.log.Info("Reloading", zap.String("config", s.opts.ConfigPath))
+	// Each child restarts on the hitless path with the new configuration:
+	// unchanged instances resume as they were, changed ones apply the
+	// difference, new ones start as BACKUP, removed ones are released.
+	for _, c := range children {
+		c.restart("reload")
+	}
+	for _, name := range s.wanted(cfg) {
+		s.mu.Lock()
+		_, have := s.children[name]
+		s.mu.Unlock()
+		if !have {
+			s.startChild(name)
+		}
+	}
+	return nil
+}
+
+// releaseVRRP gives up every VIP of vrrpd's last snapshot: used when
+// vrrpd cannot do it itself, so the peer takes over.
+func (s *Supervisor) releaseVRRP(why string) {
+	s.standIn.Stop()
+	snap := s.vrrpRestore()
+	if snap == nil || len(snap.Masters()) == 0 {
+		return
+	}
+	if err := handover.Release(snap); err != nil {
+		s.log.Error("releasing VIPs failed", zap.String("why", why), zap.Error(err))
+		return
+	}
+	s.log.Warn("released every VIP this node held; the peer takes over", zap.String("why", why),
+		zap.Int("masters", len(snap.Masters())))
+	released := *snap
+	released.Instances = nil
+	for _, in := range snap.Instances {
+		in.State = "RELEASED"
+		released.Instances = append(released.Instances, in)
+	}
+	s.mu.Lock()
+	s.vrrpSnap = &released
+	s.mu.Unlock()
+}
+
+// config returns the current configuration (children ask for it).
+func (s *Supervisor) config() *config.Config {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfg
+}
+
+// setVRRPSnapshot keeps vrrpd's latest snapshot, in memory and in the run
+// directory (tmpfs), so even a re-executed parent can resume.
+func (s *Supervisor) setVRRPSnapshot(body json.RawMessage) {
+	var snap handover.Snapshot
+	if err := json.Unmarshal(body, &snap); err != nil {
+		s.log.Warn("bad snapshot from vrrpd", zap.Error(err))
+		return
+	}
+	s.mu.Lock()
+	s.vrrpSnap = &snap
+	s.mu.Unlock()
+	tmp := s.opts.vrrpState() + ".tmp"
+	if err := os.WriteFile(tmp, body, 0o600); err == nil {
+		_ = os.Rename(tmp, s.opts.vrrpState())
+	}
+}
+
+// vrrpRestore is what a starting vrrpd resumes from.
+func (s *Supervisor) vrrpRestore() *handover.Snapshot {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.vrrpSnap
+}
+
+// loadVRRPState reads the run directory's snapshot if it is fresh enough
+// that the peers have not taken over meanwhile.
+func (s *Supervisor) loadVRRPState() *handover.Snapshot {
+	data, err := os.ReadFile(s.opts.vrrpState())
+	if err != nil {
+		return nil
+	}
+	var snap handover.Snapshot
+	if json.Unmarshal(data, &snap) != nil {
+		return nil
+	}
+	if age := time.Since(snap.Taken); age < 0 || age > stateFresh {
+		s.log.Info("snapshot in the run directory too old; cold start", zap.Duration("age", age))
+		return nil
+	}
+	return &snap
+}
+
+// writePidFile refuses to start when another live Vigil owns the run
+// directory.
+func (s *Supervisor) writePidFile() error {
+	p := s.opts.pidFile()
+	if data, err := os.ReadFile(p); err == nil {
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil && pid != os.Getpid() {
+			if syscall.Kill(pid, 0) == nil {
+				return fmt.Errorf("core: another vigil (pid %d) runs with run directory %s", pid, s.opts.RunDir)
+			}
+		}
+	}
+	if err := os.WriteFile(p, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		return fmt.Errorf("core: pid file: %w", err)
+	}
+	return nil
+}
+
+// errNotRunning reports a command for a child that does not exist.
+var errNotRunning = errors.New("no such subsystem in this configuration")
