@@ -237,7 +237,7 @@ func TestRestartAndReloadAreHitless(t *testing.T) {
 	if out, err := c.a.vigil("reload"); err != nil {
 		t.Fatalf("vigil reload: %v\n%s", err, out)
 	}
-	pid = c.a.waitChild(pid)
+	c.a.waitChild(pid)
 	time.Sleep(4 * time.Second)
 	c.assertHitless(t, probe, "restart + unchanged reload")
 
@@ -284,11 +284,10 @@ func TestCrashLoopGivesUpAndReleases(t *testing.T) {
 	if err := os.WriteFile(c.a.conf, []byte(strings.Replace(conf(c.a, 150, "198.18.2.50"), c.a.ifname, "vgnosuchif0", 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	pid := c.a.waitChild(0)
+	c.a.waitChild(0)
 	if out, err := c.a.vigil("reload"); err != nil {
 		t.Fatalf("reload: %v\n%s", err, out)
 	}
-	_ = pid
 	c.b.watch.Wait(c.vip, true, 10*time.Second)
 	c.a.watch.Wait(c.vip, false, 10*time.Second)
 	st := c.a.status()
