@@ -100,8 +100,18 @@ func (s *Supervisor) command(ctx context.Context, cmd Command) (any, error) {
 	case "stop":
 		s.requestStop()
 		return map[string]string{"stopping": "vigil"}, nil
+	case "upgrade":
+		bin := s.opts.Binary
+		if len(cmd.Args) == 1 {
+			bin = cmd.Args[0]
+		}
+		if err := s.checkBinary(ctx, bin); err != nil {
+			return nil, err
+		}
+		s.upgradeTo(bin)
+		return map[string]string{"upgrading": bin}, nil
 	}
-	return nil, fmt.Errorf("unknown command %q (status, restart, reload, stop)", cmd.Name)
+	return nil, fmt.Errorf("unknown command %q (status, restart, reload, stop, upgrade)", cmd.Name)
 }
 
 func (s *Supervisor) status(ctx context.Context) Status {

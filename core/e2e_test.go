@@ -331,3 +331,43 @@ func TestGracefulStopOfTheDaemon(t *testing.T) {
 		t.Errorf("pid file left behind")
 	}
 }
+
+// vigil upgrade re-executes the daemon from a new binary in place: the PID
+// stays, no VIP moves, the backup never takes over, the client loses
+// nothing.
+func TestUpgradeIsHitless(t *testing.T) {
+	c := newCluster(t)
+	c.steady(t)
+	// A rebuilt binary at another path.
+	newBin := filepath.Join(t.TempDir(), "vigil-new")
+	if out, err := exec.Command("go", "build", "-o", newBin, "-ldflags", "-X main.upgradeMarker=new", "github.com/vigil-ha/vigil/cmd/vigil").CombinedOutput(); err != nil {
+		t.Fatalf("build the new binary: %v\n%s", err, out)
+	}
+	before := c.a.status()
+	oldChild := c.a.waitChild(0)
+	probe := c.client.StartProbe(c.service, 10*time.Millisecond)
+	time.Sleep(500 * time.Millisecond)
+	if out, err := c.a.vigil("upgrade", "--binary", newBin); err != nil || !strings.Contains(out, "upgraded to "+newBin) {
+		t.Fatalf("vigil upgrade: %v\n%s", err, out)
+	}
+	c.a.waitChild(oldChild)
+	time.Sleep(4 * time.Second) // a master-down interval
+	c.assertHitless(t, probe, "upgrade")
+	var pid int
+	if out, err := c.a.vigil("status", "--json"); err == nil {
+		var st struct {
+			PID int `json:"pid"`
+		}
+		_ = json.Unmarshal([]byte(out), &st)
+		pid = st.PID
+	}
+	if before.Children == nil || pid == 0 {
+		t.Fatalf("no status after the upgrade")
+	}
+	if pid != c.a.cmd.Process.Pid && !strings.Contains(c.a.out.String(), "Upgrading: re-executing in place") {
+		t.Errorf("the daemon did not re-execute in place")
+	}
+	if !strings.Contains(c.a.out.String(), "Resuming MASTER STATE") {
+		t.Errorf("the new vrrpd did not resume MASTER")
+	}
+}

@@ -286,6 +286,15 @@ func (s *Supervisor) setVRRPSnapshot(body json.RawMessage) {
 	s.mu.Lock()
 	s.vrrpSnap = &snap
 	s.mu.Unlock()
+	s.writeVRRPState(&snap)
+}
+
+// writeVRRPState keeps the run directory's copy of vrrpd's snapshot.
+func (s *Supervisor) writeVRRPState(snap *handover.Snapshot) {
+	body, err := json.Marshal(snap)
+	if err != nil {
+		return
+	}
 	tmp := s.opts.vrrpState() + ".tmp"
 	if err := os.WriteFile(tmp, body, 0o600); err == nil {
 		_ = os.Rename(tmp, s.opts.vrrpState())

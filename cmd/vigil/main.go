@@ -48,3 +48,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	return 0
 }
+
+// upgradeMarker is set with -ldflags -X by tests that need a second,
+// different binary (vigil upgrade); it has no other use.
+var upgradeMarker string
+
+var _ = upgradeMarker

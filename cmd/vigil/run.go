@@ -134,6 +134,7 @@ func controlCommands() []*cli.Command {
 		simple("restart", "restart a subsystem on the hitless path: vigil restart vrrpd|checkd|lvsd|arbiter", 1),
 		simple("reload", "re-read the configuration (an invalid one is refused and the running one kept)", 0),
 		simple("stop", "stop the daemon gracefully", 0),
+		upgradeCommand(),
 	}
 }
 
@@ -192,6 +193,39 @@ func statusCommand() *cli.Command {
 				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\n", ch.Name, ch.State, pid, ch.Uptime, ch.Restarts, ch.LastExit)
 			}
 			return w.Flush()
+		},
+	}
+}
+
+// upgradeCommand replaces the running daemon's binary in place; no VIP
+// moves, the PID stays.
+func upgradeCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "upgrade",
+		Usage: "re-execute the running daemon from a new binary (default: the same path) without moving a VIP",
+		Flags: []cli.Flag{runDirFlag(), &cli.StringFlag{Name: "binary", Usage: "new vigil `PATH`"}},
+		Action: func(c *cli.Context) error {
+			var args []string
+			if b := c.String("binary"); b != "" {
+				args = []string{b}
+			}
+			var out map[string]string
+			if err := control(c, core.Command{Name: "upgrade", Args: args}, &out); err != nil {
+				fmt.Fprintf(c.App.ErrWriter, "vigil upgrade: %v\n", err)
+				return exitError(1)
+			}
+			// Wait (bounded) for the new daemon to answer.
+			deadline := time.Now().Add(30 * time.Second)
+			for time.Now().Before(deadline) {
+				time.Sleep(200 * time.Millisecond)
+				var st core.Status
+				if control(c, core.Command{Name: "status"}, &st) == nil && len(st.Children) > 0 && st.Children[0].State == "running" {
+					fmt.Fprintf(c.App.Writer, "upgraded to %s (pid %d)\n", out["upgrading"], st.PID)
+					return nil
+				}
+			}
+			fmt.Fprintln(c.App.ErrWriter, "vigil upgrade: the daemon did not come back within 30s; check its log")
+			return exitError(1)
 		},
 	}
 }
