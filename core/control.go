@@ -100,6 +100,24 @@ func (s *Supervisor) command(ctx context.Context, cmd Command) (any, error) {
 	case "stop":
 		s.requestStop()
 		return map[string]string{"stopping": "vigil"}, nil
+	case "handoff":
+		s.mu.Lock()
+		c := s.children["vrrpd"]
+		s.mu.Unlock()
+		var conn *ipc.Conn
+		if c != nil {
+			c.mu.Lock()
+			conn = c.conn
+			c.mu.Unlock()
+		}
+		if conn == nil {
+			return nil, fmt.Errorf("handoff: vrrpd is not running")
+		}
+		var out map[string]string
+		if err := conn.Request(ctx, ipc.TypeCommand, cmd, &out); err != nil {
+			return nil, err
+		}
+		return out, nil
 	case "upgrade":
 		bin := s.opts.Binary
 		if len(cmd.Args) == 1 {
@@ -111,7 +129,7 @@ func (s *Supervisor) command(ctx context.Context, cmd Command) (any, error) {
 		s.upgradeTo(bin)
 		return map[string]string{"upgrading": bin}, nil
 	}
-	return nil, fmt.Errorf("unknown command %q (status, restart, reload, stop, upgrade)", cmd.Name)
+	return nil, fmt.Errorf("unknown command %q (status, restart, reload, stop, upgrade, handoff)", cmd.Name)
 }
 
 func (s *Supervisor) status(ctx context.Context) Status {

@@ -371,3 +371,31 @@ func TestUpgradeIsHitless(t *testing.T) {
 		t.Errorf("the new vrrpd did not resume MASTER")
 	}
 }
+
+// vigil handoff: a planned switchover loses no client connect, and the
+// handed-off node does not take the VIP back until --undo.
+func TestHandoffLosesNothing(t *testing.T) {
+	c := newCluster(t)
+	c.steady(t)
+	probe := c.client.StartProbe(c.service, 10*time.Millisecond)
+	time.Sleep(500 * time.Millisecond)
+	if out, err := c.a.vigil("handoff", "VI_1"); err != nil {
+		t.Fatalf("vigil handoff: %v\n%s", err, out)
+	}
+	c.b.watch.Wait(c.vip, true, 5*time.Second)
+	c.a.watch.Wait(c.vip, false, 5*time.Second)
+	time.Sleep(5 * time.Second) // longer than A's master-down interval: A must stay BACKUP
+	probe.Stop()
+	n, fails := probe.Result()
+	t.Logf("handoff: probe %d connects, %d failed", n, len(fails))
+	if len(fails) != 0 {
+		t.Errorf("%d connects failed during a handoff: %v", len(fails), probe.Reasons())
+	}
+	if c.a.watch.Has(c.vip) {
+		t.Errorf("the handed-off node took the VIP back while held")
+	}
+	if out, err := c.a.vigil("handoff", "--undo", "VI_1"); err != nil {
+		t.Fatalf("vigil handoff --undo: %v\n%s", err, out)
+	}
+	c.a.watch.Wait(c.vip, true, 10*time.Second)
+}

@@ -2,8 +2,11 @@ package vrrpd
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"time"
+
+	"github.com/vigil-ha/vigil/vrrpd/vrrp"
 )
 
 // InstanceStatus is one instance as `vigil status` and the supervisor's
@@ -71,5 +74,32 @@ func (e *Engine) Status(ctx context.Context) (Status, error) {
 		return s, nil
 	case <-ctx.Done():
 		return Status{}, ctx.Err()
+	}
+}
+
+// Handoff hands an instance's master role over make-before-break and holds
+// it as BACKUP (undo releases the hold): `vigil handoff INSTANCE`.
+func (e *Engine) Handoff(ctx context.Context, name string, undo bool) error {
+	errc := make(chan error, 1)
+	f := func() {
+		for _, in := range e.insts {
+			if in.cfg.Name == name {
+				e.step(in, time.Now(), vrrp.Handoff{Undo: undo})
+				errc <- nil
+				return
+			}
+		}
+		errc <- fmt.Errorf("vrrpd: no vrrp_instance %q", name)
+	}
+	select {
+	case e.ctrl <- f:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }

@@ -135,6 +135,7 @@ func controlCommands() []*cli.Command {
 		simple("reload", "re-read the configuration (an invalid one is refused and the running one kept)", 0),
 		simple("stop", "stop the daemon gracefully", 0),
 		upgradeCommand(),
+		handoffCommand(),
 	}
 }
 
@@ -226,6 +227,33 @@ func upgradeCommand() *cli.Command {
 			}
 			fmt.Fprintln(c.App.ErrWriter, "vigil upgrade: the daemon did not come back within 30s; check its log")
 			return exitError(1)
+		},
+	}
+}
+
+// handoffCommand is a planned switchover of one instance.
+func handoffCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "handoff",
+		Usage:     "hand an instance's MASTER role to its peer make-before-break and hold it as BACKUP (--undo releases the hold)",
+		ArgsUsage: "INSTANCE",
+		Flags:     []cli.Flag{runDirFlag(), &cli.BoolFlag{Name: "undo", Usage: "let the instance take part in elections again"}},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				fmt.Fprintln(c.App.ErrWriter, "vigil handoff: name one vrrp_instance (options go before it)")
+				return exitError(2)
+			}
+			args := []string{c.Args().First()}
+			if c.Bool("undo") {
+				args = append(args, "undo")
+			}
+			var out map[string]string
+			if err := control(c, core.Command{Name: "handoff", Args: args}, &out); err != nil {
+				fmt.Fprintf(c.App.ErrWriter, "vigil handoff: %v\n", err)
+				return exitError(1)
+			}
+			fmt.Fprintf(c.App.Writer, "handoff %s\n", out["handoff"])
+			return nil
 		},
 	}
 }

@@ -67,6 +67,28 @@ func runVRRPDChild(log *zap.Logger) error {
 						return nil, fmt.Errorf("vrrpd: starting")
 					}
 					return e.Status(ctx)
+				case ipc.TypeCommand:
+					var cmd struct {
+						Name string   `json:"name"`
+						Args []string `json:"args"`
+					}
+					if err := json.Unmarshal(body, &cmd); err != nil {
+						return nil, err
+					}
+					mu.Lock()
+					e := eng
+					mu.Unlock()
+					if e == nil {
+						return nil, fmt.Errorf("vrrpd: starting")
+					}
+					if cmd.Name != "handoff" || len(cmd.Args) < 1 {
+						return nil, fmt.Errorf("vrrpd: unknown command %q", cmd.Name)
+					}
+					undo := len(cmd.Args) > 1 && cmd.Args[1] == "undo"
+					if err := e.Handoff(ctx, cmd.Args[0], undo); err != nil {
+						return nil, err
+					}
+					return map[string]string{"handoff": cmd.Args[0]}, nil
 				case ipc.TypeStop:
 					stopEngine()
 					select {

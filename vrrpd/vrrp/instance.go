@@ -40,7 +40,8 @@ type Instance struct {
 	releaseAt    time.Time // stopping master: give up the VIPs by then
 	preemptFrom  time.Time // backup: earliest time to preempt a lower master
 
-	releasing bool // stopping, VIPs still held until the successor speaks
+	releasing bool  // handing over, VIPs still held until the successor speaks
+	releaseTo State // Stopped (Stop) or Backup (Handoff)
 	out       []Action
 }
 
@@ -139,6 +140,8 @@ func (in *Instance) Step(now time.Time, ev Event) []Action {
 		in.reevaluate(now, "interface "+upDown(e.Up))
 	case Hold:
 		in.hold(now, e)
+	case Handoff:
+		in.handoff(now, e)
 	case Group:
 		in.group(now, e)
 	}
@@ -248,15 +251,10 @@ func (in *Instance) clearTimers() {
 // stop runs the Shutdown event of RFC 5798 §6.4.2/§6.4.3, make-before-break
 // for a master.
 func (in *Instance) stop(now time.Time) {
+	in.releaseTo = Stopped
 	switch in.state {
 	case Master:
-		in.clearTimers()
-		in.releasing = true
-		in.emit(SendAdvert{Priority: 0})
-		// A backup takes over within its skew time (at most one interval)
-		// of our priority-0 advert; allow one more interval for its advert.
-		in.releaseAt = now.Add(2 * in.cfg.Interval)
-		in.advertAt = now.Add(in.cfg.Interval)
+		in.beginRelease(now)
 	case Stopped:
 	default:
 		in.clearTimers()
@@ -264,17 +262,47 @@ func (in *Instance) stop(now time.Time) {
 	}
 }
 
-func (in *Instance) release(reason string) {
+// handoff hands a master's role over make-before-break and holds the
+// instance as BACKUP (see Handoff).
+func (in *Instance) handoff(now time.Time, h Handoff) {
+	if h.Undo {
+		in.held = false
+		return
+	}
+	in.held = true
+	if in.state == Master && !in.releasing {
+		in.releaseTo = Backup
+		in.beginRelease(now)
+	}
+}
+
+// beginRelease starts a make-before-break hand-over from MASTER.
+func (in *Instance) beginRelease(now time.Time) {
+	in.clearTimers()
+	in.releasing = true
+	in.emit(SendAdvert{Priority: 0})
+	// A backup takes over within its skew time (at most one interval) of
+	// our priority-0 advert; allow one more interval for its advert.
+	in.releaseAt = now.Add(2 * in.cfg.Interval)
+	in.advertAt = now.Add(in.cfg.Interval)
+}
+
+func (in *Instance) release(now time.Time, reason string) {
 	in.clearTimers()
 	in.releasing = false
 	in.emit(RemoveVIPs{})
+	if in.releaseTo == Backup {
+		in.setState(Backup, reason)
+		in.masterDownAt = now.Add(in.MasterDownInterval())
+		return
+	}
 	in.setState(Stopped, reason)
 }
 
 func (in *Instance) timeout(now time.Time) {
 	if in.releasing {
 		if due(in.releaseAt, now) {
-			in.release("stop: no successor heard")
+			in.release(now, "hand-over: no successor heard")
 			return
 		}
 		if due(in.advertAt, now) {
@@ -321,7 +349,8 @@ func due(t, now time.Time) bool { return !t.IsZero() && !now.Before(t) }
 func (in *Instance) advert(now time.Time, a Advert) {
 	if in.releasing {
 		if a.Priority > 0 && a.Src != in.cfg.Primary {
-			in.release("stop: successor " + a.Src.String() + " is advertising")
+			in.release(now, "hand-over: successor "+a.Src.String()+" is advertising")
+			in.master, in.masterPrio = a.Src, a.Priority
 		}
 		return
 	}

@@ -280,3 +280,25 @@ func TestOwnerTakesOverAtOnce(t *testing.T) {
 	s.run(ms(10))
 	s.wantSoleMaster(1)
 }
+
+// A planned handoff: the master hands over make-before-break, stays a held
+// BACKUP (no preempting straight back), and preempts again after Undo.
+func TestHandoff(t *testing.T) {
+	s := newSim(t, 6, 100, 200)
+	s.startAll()
+	s.run(5 * time.Second)
+	s.wantSoleMaster(1)
+	s.gap = 0
+	s.step(1, Handoff{})
+	s.run(30 * time.Second)
+	s.wantSoleMaster(0)
+	if s.gap != 0 {
+		t.Errorf("nobody held the VIP for %v during the handoff", s.gap)
+	}
+	if st := s.routers[1].in.State(); st != Backup {
+		t.Errorf("handed-off router is %v, want BACKUP", st)
+	}
+	s.step(1, Handoff{Undo: true})
+	s.run(10 * time.Second)
+	s.wantSoleMaster(1)
+}

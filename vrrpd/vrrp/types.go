@@ -117,6 +117,13 @@ type Start struct{}
 // until the bound (make-before-break), so a planned stop loses no packet.
 type Stop struct{}
 
+// Handoff is a planned switchover: a master hands over make-before-break
+// (as Stop does) but stays in the election as a held BACKUP, so it does not
+// preempt straight back; Undo releases the hold.
+type Handoff struct{ Undo bool }
+
+func (Handoff) event() {}
+
 // Timeout is delivered at or after Deadline(); the instance works out which
 // of its timers expired.
 type Timeout struct{}
