@@ -33,9 +33,9 @@ help:
 	@echo "make build      build $(BIN)"
 	@echo "make test       install test tools if missing (root, Debian), lint, race tests, bounded fuzzing of every decoder"
 	@echo "make lint       gofmt, go vet, staticcheck $(STATICCHECK_VERSION)"
-	@echo "make bench      run every benchmark"
+	@echo "make bench      run every benchmark (as root: Vigil vs keepalived failover, CPU and RSS)"
 	@echo "make fuzz       run every fuzz target for $(FUZZTIME) each"
-	@echo "make demo       build and check a sample configuration"
+	@echo "make demo       build, check a sample configuration, then (root) a failover timeline in namespaces"
 	@echo "make docs       regenerate docs/config-reference.md from the keyword table"
 	@echo "make install    install $(BIN) to \$$(DESTDIR)/usr/sbin"
 	@echo "make clean      remove build output and project-local tools"
@@ -111,8 +111,11 @@ fuzz-config:
 
 # ---- other checks -----------------------------------------------------------
 
+# Every benchmark, the root-only ones in vrrpd/bench included (Vigil and
+# keepalived side by side in network namespaces; several minutes). Without
+# root or keepalived those skip and say why. `make test` runs no benchmark.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./...
 
 # Every fuzz target in every package, one after another (go test -fuzz takes
 # one target at a time).
@@ -133,17 +136,23 @@ docs:
 install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)/usr/sbin/vigil
 
+# First the configuration checks (no root needed), then the failover demo:
+# two Vigil nodes and a client in network namespaces, the master killed, a
+# timeline in ms (cmd/vigil-demo). The failover part needs root.
 demo: build
-	@echo "Vigil can read and check keepalived.conf today. It does not yet run as a daemon"
-	@echo "that moves VIPs (vrrpd is being written); the failover demo arrives with it."
-	@echo
 	@echo "==> $(BIN) check-config -f $(DEMO_CONF)"
 	@$(BIN) check-config -f $(DEMO_CONF)
 	@echo
 	@echo "==> $(BIN) check-config -f $(DEMO_BROKEN)   (broken on purpose: errors name file:line:col)"
 	@if $(BIN) check-config -f $(DEMO_BROKEN); then echo "demo: expected $(DEMO_BROKEN) to be refused"; exit 1; fi
 	@echo
-	@echo "demo: done (configuration checks only, for now)"
+	@if [ "$$(id -u)" != 0 ]; then \
+		echo "make demo: the failover demo creates network namespaces, veth links and a bridge,"; \
+		echo "which needs root. Run it as root: sudo make demo"; \
+		exit 1; \
+	fi
+	@echo "==> failover: $(GO) run ./cmd/vigil-demo -vigil $(BIN)"
+	@$(GO) run ./cmd/vigil-demo -vigil $(BIN)
 
 clean:
 	rm -rf bin .cache

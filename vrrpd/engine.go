@@ -63,11 +63,18 @@ type Engine struct {
 	links  chan linkwatch.Event
 	tracks chan trackEvent
 	ctrl   chan func()
-	garps  chan garpJob
 
 	notify *notifier
 	drops  map[packet.Drop]uint64 // drops before an instance is known
 	wg     sync.WaitGroup
+
+	timers timerHeap
+
+	// GARP work: at most one pending announcement per instance, so the
+	// queue never overflows and no ownership change goes unannounced.
+	garpMu      sync.Mutex
+	garpPending []*instance
+	garpWake    chan struct{}
 
 	restore  *handover.Snapshot
 	dirty    bool // state or priority changed since the last snapshot
@@ -106,17 +113,17 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 	}
 	e := &Engine{
 		log: log, cfg: cfg, rep: opts.Reporter, nl: nl,
-		adr:     addrs.New(nl),
-		ann:     announce.NewSender(),
-		conn:    map[int]*netio.Conn{},
-		byKey:   map[demuxKey]*instance{},
-		pkts:    make(chan received, 1024),
-		links:   make(chan linkwatch.Event, 64),
-		tracks:  make(chan trackEvent, 64),
-		ctrl:    make(chan func()),
-		garps:   make(chan garpJob, 256),
-		drops:   map[packet.Drop]uint64{},
-		restore: opts.Restore,
+		adr:      addrs.New(nl),
+		ann:      announce.NewSender(),
+		conn:     map[int]*netio.Conn{},
+		byKey:    map[demuxKey]*instance{},
+		pkts:     make(chan received, 1024),
+		links:    make(chan linkwatch.Event, 64),
+		tracks:   make(chan trackEvent, 64),
+		ctrl:     make(chan func()),
+		garpWake: make(chan struct{}, 1),
+		drops:    map[packet.Drop]uint64{},
+		restore:  opts.Restore,
 	}
 	e.notify = newNotifier(log, &cfg.Global)
 	scripts := map[string]*config.VRRPScript{}
@@ -306,24 +313,6 @@ func (e *Engine) allStopped() bool {
 	return true
 }
 
-func (e *Engine) fireTimers(now time.Time) {
-	for _, in := range e.insts {
-		if d := in.m.Deadline(); !d.IsZero() && !d.After(now) {
-			e.step(in, now, vrrp.Timeout{})
-		}
-	}
-}
-
-func (e *Engine) nextDeadline() time.Time {
-	var next time.Time
-	for _, in := range e.insts {
-		if d := in.m.Deadline(); !d.IsZero() && (next.IsZero() || d.Before(next)) {
-			next = d
-		}
-	}
-	return next
-}
-
 func (e *Engine) readLoop(family int, c *netio.Conn) {
 	defer e.wg.Done()
 	buf := make([]byte, 65536)
@@ -408,7 +397,11 @@ func (e *Engine) step(in *instance, now time.Time, ev vrrp.Event) {
 	if in.m.Priority() != prio {
 		e.dirty = true
 	}
+	e.schedule(in)
 }
+
+// timeoutEvent is shared: Timeout carries no data.
+var timeoutEvent vrrp.Event = vrrp.Timeout{}
 
 func (e *Engine) do(in *instance, a vrrp.Action) {
 	switch x := a.(type) {
@@ -420,12 +413,7 @@ func (e *Engine) do(in *instance, a vrrp.Action) {
 		e.removeVIPs(in)
 	case vrrp.SendGARP:
 		in.stats.GARPs++
-		select {
-		case e.garps <- garpJob{in: in, ifindex: e.garpIndex(in), mac: in.mac, v4: in.vips4, v6: in.vips6,
-			repeat: in.garpRepeat, interval: in.garpInterval}:
-		default:
-			e.log.Warn("GARP queue full; announcement skipped", zap.String("instance", in.cfg.Name))
-		}
+		e.queueGARP(in)
 	case vrrp.StateChanged:
 		e.stateChanged(in, x)
 	}
@@ -512,43 +500,78 @@ func (e *Engine) stateChanged(in *instance, x vrrp.StateChanged) {
 	e.propagate(in, x)
 }
 
-// garpJob is one announcement burst: repeat rounds, interval apart.
-type garpJob struct {
-	in       *instance
-	ifindex  int
-	mac      net.HardwareAddr
-	v4, v6   []netip.Addr
-	repeat   int
-	interval time.Duration
+// queueGARP asks the announcer for a burst for in. A burst already
+// pending for in covers this one too.
+func (e *Engine) queueGARP(in *instance) {
+	e.garpMu.Lock()
+	if !in.garpQueued {
+		in.garpQueued = true
+		e.garpPending = append(e.garpPending, in)
+	}
+	e.garpMu.Unlock()
+	select {
+	case e.garpWake <- struct{}{}:
+	default:
+	}
 }
 
 // garpLoop sends announcements off the engine goroutine, so a burst with
-// an interval between packets never delays adverts.
+// an interval between packets never delays adverts. Bursts of different
+// instances interleave: each round sends one packet set per pending
+// instance, then waits the shortest interval among them.
 func (e *Engine) garpLoop(ctx context.Context) {
+	type burst struct {
+		in      *instance
+		ifindex int
+		left    int
+		next    time.Time
+	}
+	var active []*burst
 	for {
+		e.garpMu.Lock()
+		for _, in := range e.garpPending {
+			in.garpQueued = false
+			active = append(active, &burst{in: in, ifindex: e.garpIndex(in), left: max(in.garpRepeat, 1)})
+		}
+		e.garpPending = e.garpPending[:0]
+		e.garpMu.Unlock()
+
+		now := time.Now()
+		var wait time.Duration = -1
+		kept := active[:0]
+		for _, b := range active {
+			if !now.Before(b.next) {
+				in := b.in
+				if len(in.vips4) > 0 {
+					if err := e.ann.GARP(b.ifindex, in.mac, in.vips4); err != nil {
+						e.log.Warn("gratuitous ARP failed", zap.String("instance", in.cfg.Name), zap.Error(err))
+					}
+				}
+				if len(in.vips6) > 0 {
+					if err := e.ann.NA(b.ifindex, in.mac, in.vips6); err != nil {
+						e.log.Warn("unsolicited NA failed", zap.String("instance", in.cfg.Name), zap.Error(err))
+					}
+				}
+				b.left--
+				b.next = now.Add(in.garpInterval)
+			}
+			if b.left > 0 {
+				kept = append(kept, b)
+				if d := b.next.Sub(now); wait < 0 || d < wait {
+					wait = max(d, 0)
+				}
+			}
+		}
+		active = kept
+		var timer <-chan time.Time
+		if wait >= 0 {
+			timer = time.After(wait)
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case j := <-e.garps:
-			for i := 0; i < max(j.repeat, 1); i++ {
-				if i > 0 && j.interval > 0 {
-					select {
-					case <-time.After(j.interval):
-					case <-ctx.Done():
-						return
-					}
-				}
-				if len(j.v4) > 0 {
-					if err := e.ann.GARP(j.ifindex, j.mac, j.v4); err != nil {
-						e.log.Warn("gratuitous ARP failed", zap.String("instance", j.in.cfg.Name), zap.Error(err))
-					}
-				}
-				if len(j.v6) > 0 {
-					if err := e.ann.NA(j.ifindex, j.mac, j.v6); err != nil {
-						e.log.Warn("unsolicited NA failed", zap.String("instance", j.in.cfg.Name), zap.Error(err))
-					}
-				}
-			}
+		case <-e.garpWake:
+		case <-timer:
 		}
 	}
 }

@@ -44,6 +44,9 @@ type instance struct {
 
 	stats instanceStats
 	group *syncGroup // nil unless in a vrrp_sync_group
+
+	timerGen   uint64 // see timerHeap
+	garpQueued bool   // a GARP burst is pending (guarded by Engine.garpMu)
 }
 
 // instanceStats counts what an operator asks about a single instance.

@@ -151,10 +151,12 @@ func run(r *reporter, bin string, version int, interval string, advert time.Dura
 		r.Fatalf("b holds the VIP too")
 	}
 	probe := startProbe(r, client, netip.AddrPortFrom(vip, servicePort))
-	if !probe.waitOK(t0, steadyProbes, 10*time.Second) {
+	fmt.Printf("%s  client starts a TCP connect to %s:%d every %v\n", ms(probe.started), vip, servicePort, probeInterval)
+	steadyAt, ok := probe.waitOK(t0, steadyProbes, 10*time.Second)
+	if !ok {
 		r.Fatalf("the client did not reach the VIP on a (%d probes OK within 10 s)", steadyProbes)
 	}
-	fmt.Printf("%s  client probing %s:%d every %v: %d connects OK\n", ms(probe.started), vip, servicePort, probeInterval, steadyProbes)
+	fmt.Printf("%s  %d connects OK\n", ms(steadyAt), steadyProbes)
 
 	killed := na.Die(ifA)
 	fmt.Printf("%s  master a killed: SIGKILL, and its link down (a dead host)\n", ms(killed))
@@ -188,7 +190,7 @@ func run(r *reporter, bin string, version int, interval string, advert time.Dura
 			ms(fails[0]), ms(fails[len(fails)-1]), fails[len(fails)-1].Sub(fails[0]).Milliseconds()+probeInterval.Milliseconds())
 	}
 
-	ok := true
+	ok = true
 	var problems []string
 	if limit := expect + 100*time.Millisecond; takeover.Sub(lastAdvert) > limit {
 		ok = false
@@ -369,9 +371,10 @@ func (p *prober) stop() {
 	<-p.done
 }
 
-// waitOK waits for n successful probes made at or after since.
-func (p *prober) waitOK(since time.Time, n int, timeout time.Duration) bool {
-	_, ok := p.wait(timeout, func(rs []probeResult) (time.Time, bool) {
+// waitOK waits for n successful probes made at or after since and
+// returns when the last of them started.
+func (p *prober) waitOK(since time.Time, n int, timeout time.Duration) (time.Time, bool) {
+	return p.wait(timeout, func(rs []probeResult) (time.Time, bool) {
 		count := 0
 		for _, r := range rs {
 			if r.ok && !r.at.Before(since) {
@@ -382,7 +385,6 @@ func (p *prober) waitOK(since time.Time, n int, timeout time.Duration) bool {
 		}
 		return time.Time{}, false
 	})
-	return ok
 }
 
 // waitRecovered waits for n successes in a row after the first failure

@@ -13,6 +13,7 @@ import (
 
 // Common EtherTypes for Capture.
 const (
+	EtherTypeAll  uint16 = 0x0003 // ETH_P_ALL: every frame
 	EtherTypeIPv4 uint16 = 0x0800
 	EtherTypeARP  uint16 = 0x0806
 	EtherTypeIPv6 uint16 = 0x86dd
@@ -46,7 +47,8 @@ type Capture struct {
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
 
 // Capture starts recording frames of ethertype on ifname inside ns until
-// Stop or the end of the test.
+// Stop or the end of the test. The kernel hands frames the namespace sends
+// itself only to EtherTypeAll captures.
 func (ns *NS) Capture(ifname string, ethertype uint16) *Capture {
 	ns.lab.tb.Helper()
 	c := &Capture{ns: ns, fd: -1, done: make(chan struct{}), changed: make(chan struct{}, 1)}

@@ -1,12 +1,15 @@
 package lab
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os/exec"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // StartOutput is Start with any writers for the command's output (a
@@ -76,4 +79,44 @@ func (ns *NS) MAC(ifname string) net.HardwareAddr {
 func (ns *NS) Sysctl(key, value string) {
 	ns.lab.tb.Helper()
 	ns.MustRun("sysctl", "-q", "-w", fmt.Sprintf("%s=%s", key, value))
+}
+
+// StartProbeTimeout is StartProbe with every connect bounded by timeout
+// rather than by the interval: on a busy test host a connect may take
+// longer than a 10 ms interval without anything being lost, while a VIP
+// answered by the wrong host still fails it (the SYN is dropped and not
+// retried within the timeout).
+func (ns *NS) StartProbeTimeout(addr netip.AddrPort, interval, timeout time.Duration) *Probe {
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &Probe{stop: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		_ = ns.Do(func() error {
+			d := net.Dialer{Timeout: timeout}
+			t := time.NewTicker(interval)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-t.C:
+				}
+				at := time.Now()
+				c, err := d.DialContext(ctx, "tcp", addr.String())
+				if ctx.Err() != nil {
+					return nil
+				}
+				p.mu.Lock()
+				p.attempts++
+				if err != nil {
+					p.failures = append(p.failures, at)
+				} else {
+					c.Close()
+				}
+				p.mu.Unlock()
+			}
+		})
+	}()
+	ns.lab.tb.Cleanup(p.Stop)
+	return p
 }
