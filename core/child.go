@@ -246,21 +246,32 @@ func (c *child) once() (restartReason string, err error) {
 	hctx, hcancel := context.WithTimeout(ctx, 10*time.Second)
 	_, herr := conn.Handshake(hctx)
 	hcancel()
+	served := make(chan struct{})
 	if herr == nil {
 		c.setState(stateRunning)
 		if c.name != "vrrpd" {
 			c.markReady() // vrrpd is ready at its first snapshot
 		}
-		go func() { _ = conn.Serve(ctx, c.handler()) }()
+		go func() { _ = conn.Serve(ctx, c.handler()); close(served) }()
 		go c.watchLiveness(ctx, conn, cmd)
 	} else {
 		c.log.Error("handshake with child failed", zap.Error(herr))
 		_ = syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
+		close(served)
+	}
+	// drain lets Serve deliver what the child sent before it died (its
+	// last snapshot above all), bounded.
+	drain := func() {
+		select {
+		case <-served:
+		case <-time.After(time.Second):
+		}
+		conn.Close()
 	}
 
 	select {
 	case err := <-exited:
-		conn.Close()
+		drain()
 		c.recordExit(cmd, err)
 		return "", fmt.Errorf("%s exited: %s", c.name, describeExit(cmd, err))
 	case reason := <-c.restartCh:
@@ -270,7 +281,7 @@ func (c *child) once() (restartReason string, err error) {
 		c.standIn()
 		_ = syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
 		err := <-exited
-		conn.Close()
+		drain()
 		c.recordExit(cmd, err)
 		return reason, nil
 	case <-c.stopCh:
@@ -284,7 +295,7 @@ func (c *child) once() (restartReason string, err error) {
 			_ = syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
 			c.recordExit(cmd, <-exited)
 		}
-		conn.Close()
+		drain()
 		return "", nil
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"os"
 	"strconv"
@@ -33,8 +34,25 @@ const (
 	MaxQueuedEventBytes = 64 << 20 // or twice the Conn's frame limit, if larger
 )
 
-// ErrClosed is the error of operations on a Conn closed by Close.
+// ErrClosed is the error of operations on a Conn closed by Close. Every
+// error that reports a closed Conn, whatever closed it (the peer hanging up,
+// a protocol violation, a failed write, Serve's ctx ending), also matches
+// ErrClosed with errors.Is, besides its own cause (io.EOF,
+// *ProtocolError, os.ErrDeadlineExceeded, context.Canceled, …).
 var ErrClosed = errors.New("ipc: connection closed")
+
+// closedError is the cause of a Conn's closing, marked as ErrClosed.
+type closedError struct{ cause error }
+
+func (e *closedError) Error() string   { return e.cause.Error() }
+func (e *closedError) Unwrap() []error { return []error{e.cause, ErrClosed} }
+
+func markClosed(err error) error {
+	if err == nil || errors.Is(err, ErrClosed) {
+		return err
+	}
+	return &closedError{cause: err}
+}
 
 // Hello is the body of the first frame each side sends: an Event of
 // TypeHello.
@@ -147,11 +165,16 @@ type Conn struct {
 	binary  string
 	state   int
 	serving bool
-	peer    Hello
-	pending map[uint64]pendingRequest
-	closed  bool
-	cause   error
-	done    chan struct{}
+	// Answers owed to the peer: requests being handled, or refused and
+	// not yet answered. Shutdown waits for them.
+	inflight     int
+	shuttingDown bool
+	drained      chan struct{} // closed when inflight drops to 0 during Shutdown
+	peer         Hello
+	pending      map[uint64]pendingRequest
+	closed       bool
+	cause        error
+	done         chan struct{}
 }
 
 // NewConn wraps c, a connected Unix stream socket, as this process's end of
@@ -178,12 +201,8 @@ func (c *Conn) SetMaxFrame(n int) {
 	if n <= 0 {
 		n = DefaultMaxFrame
 	}
-	n = min(n, HeaderSize+maxBody)
-	c.maxFrame.Store(int64(n))
+	c.maxFrame.Store(min(int64(n), math.MaxUint32)) // what a length prefix can say
 }
-
-// maxBody is the largest body a frame can carry.
-const maxBody = 1<<32 - 1 - HeaderSize
 
 // SetWriteTimeout sets how long one frame write may block before the Conn
 // gives up on the peer and closes; d <= 0 restores DefaultWriteTimeout.
@@ -215,7 +234,8 @@ func (c *Conn) Peer() Hello {
 // Done is closed when the Conn closes, for whatever reason.
 func (c *Conn) Done() <-chan struct{} { return c.done }
 
-// Err is why the Conn closed (ErrClosed after Close), or nil while it is open.
+// Err is why the Conn closed (ErrClosed after Close; see ErrClosed), or nil
+// while it is open.
 func (c *Conn) Err() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -250,7 +270,7 @@ func (c *Conn) fail(err error) {
 		return
 	}
 	c.closed = true
-	c.cause = err
+	c.cause = markClosed(err)
 	c.pending = nil // waiting requests see done and return the cause
 	close(c.done)
 	c.mu.Unlock()
@@ -360,7 +380,7 @@ func (c *Conn) Handshake(ctx context.Context) (Hello, error) {
 	if err := ctx.Err(); err != nil {
 		err = fmt.Errorf("ipc: handshake: %w", err)
 		c.fail(err)
-		return Hello{}, err
+		return Hello{}, markClosed(err)
 	}
 	// Interrupt a blocked read or write when ctx ends.
 	stop := context.AfterFunc(ctx, func() { c.nc.SetDeadline(time.Unix(1, 0)) })
@@ -374,7 +394,7 @@ func (c *Conn) Handshake(ctx context.Context) (Hello, error) {
 			err = fmt.Errorf("ipc: handshake: %w", ctxErr)
 		}
 		c.fail(err)
-		return Hello{}, err
+		return Hello{}, markClosed(err)
 	}
 
 	c.mu.Lock()
@@ -528,10 +548,10 @@ func (c *Conn) forget(id uint64) {
 }
 
 // Serve reads from the peer until the Conn fails or ctx ends, then closes the
-// Conn (failing pending requests) and returns why: an error wrapping io.EOF
-// when the peer closed cleanly, a *ProtocolError (wrapped) when it sent a bad
-// frame, a *RemoteError when it said why it was closing, an error wrapping
-// ctx's when ctx ended, ErrClosed after Close.
+// Conn (failing pending requests) and returns why, as an error matching
+// ErrClosed and also: io.EOF when the peer closed cleanly, a *ProtocolError
+// when it sent a bad frame, a *RemoteError when it said why it was closing,
+// ctx's error when ctx ended; exactly ErrClosed after Close.
 //
 // Events go to h.HandleEvent one at a time, in arrival order, on a goroutine
 // of their own; each request goes to h.HandleRequest on a new goroutine, so
@@ -592,11 +612,11 @@ func (c *Conn) readLoop(ctx context.Context, h Handler, q *eventQueue, sem chan 
 				return fmt.Errorf("%w (from %s)", err, c.peerName())
 			}
 		}
+		if m.Type == TypeHello && (m.Kind == Event || m.Kind == Request) {
+			return c.refuse(&ProtocolError{Reason: "a second hello"})
+		}
 		switch m.Kind {
 		case Event:
-			if m.Type == TypeHello {
-				return c.refuse(&ProtocolError{Reason: "a second hello"})
-			}
 			if !q.push(m) {
 				err := fmt.Errorf("ipc: %s sent events faster than they were handled (%d queued, %s)",
 					c.peerName(), q.len(), sizeString(uint64(q.size())))
@@ -604,14 +624,24 @@ func (c *Conn) readLoop(ctx context.Context, h Handler, q *eventQueue, sem chan 
 				return err
 			}
 		case Request:
+			if !c.startHandler() {
+				wg.Go(func() {
+					defer c.endHandler()
+					c.send(Message{Kind: Error, Type: m.Type, ID: m.ID,
+						Body: encodeErrorBody("shutting down: no new requests")})
+				})
+				continue
+			}
 			select {
 			case sem <- struct{}{}:
 				wg.Go(func() {
 					defer func() { <-sem }()
+					defer c.endHandler()
 					c.handle(ctx, h, m)
 				})
 			default:
 				wg.Go(func() {
+					defer c.endHandler()
 					c.send(Message{Kind: Error, Type: m.Type, ID: m.ID,
 						Body: encodeErrorBody(fmt.Sprintf("busy: %d requests already running", MaxInflight))})
 				})
@@ -633,6 +663,57 @@ func (c *Conn) readLoop(ctx context.Context, h Handler, q *eventQueue, sem chan 
 			p.ch <- m
 		}
 	}
+}
+
+// startHandler counts an answer owed to the peer; it reports false (the
+// answer is still counted) when Shutdown has begun and the request should be
+// refused.
+func (c *Conn) startHandler() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.inflight++
+	return !c.shuttingDown
+}
+
+func (c *Conn) endHandler() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.inflight--
+	if c.inflight == 0 && c.drained != nil {
+		close(c.drained)
+		c.drained = nil
+	}
+}
+
+// Shutdown closes the Conn gracefully: requests from the peer that arrive
+// from now on are refused with an Error, and Shutdown waits until every
+// request already being handled has had its answer written before it
+// closes the Conn. If ctx ends first it closes at once and returns ctx's
+// error. A process that exits after answering a stop request should call
+// Shutdown before exiting, so that the answer is not lost. Do not call it
+// from a request handler: it would wait for that handler until ctx ends.
+func (c *Conn) Shutdown(ctx context.Context) error {
+	c.mu.Lock()
+	c.shuttingDown = true
+	var wait chan struct{}
+	if c.inflight > 0 && !c.closed {
+		if c.drained == nil {
+			c.drained = make(chan struct{})
+		}
+		wait = c.drained
+	}
+	c.mu.Unlock()
+	var err error
+	if wait != nil {
+		select {
+		case <-wait:
+		case <-c.done:
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+	}
+	c.Close()
+	return err
 }
 
 // refuse closes the Conn over a protocol violation by the peer, telling it why.

@@ -609,15 +609,18 @@ func TestPeerCloseFailsPending(t *testing.T) {
 	for range n {
 		select {
 		case err := <-errs:
-			if !errors.Is(err, io.EOF) || !strings.Contains(err.Error(), "vrrpd") {
+			if !errors.Is(err, io.EOF) || !errors.Is(err, ErrClosed) || !strings.Contains(err.Error(), "vrrpd") {
 				t.Errorf("pending request: got %v, want the peer's close (io.EOF)", err)
 			}
 		case <-time.After(5 * time.Second):
 			t.Fatal("pending request did not fail when the peer closed")
 		}
 	}
-	if err := a.waitErr(t); !errors.Is(err, io.EOF) {
-		t.Fatalf("Serve returned %v, want io.EOF", err)
+	if err := a.waitErr(t); !errors.Is(err, io.EOF) || !errors.Is(err, ErrClosed) {
+		t.Fatalf("Serve returned %v, want io.EOF and ErrClosed", err)
+	}
+	if want := fmt.Sprintf("ipc: vrrpd[%d] closed the connection: EOF", os.Getpid()); a.Err().Error() != want {
+		t.Fatalf("Err() = %q, want %q", a.Err(), want)
 	}
 	if err := b.waitErr(t); err != ErrClosed {
 		t.Fatalf("peer's Serve returned %v, want ErrClosed", err)
@@ -669,7 +672,7 @@ func TestServeContextCancel(t *testing.T) {
 	cancel()
 	select {
 	case err := <-serveErr:
-		if !errors.Is(err, context.Canceled) {
+		if !errors.Is(err, context.Canceled) || !errors.Is(err, ErrClosed) {
 			t.Fatalf("Serve returned %v, want context.Canceled", err)
 		}
 	case <-time.After(5 * time.Second):
@@ -740,7 +743,7 @@ func TestGarbageClosesOnlyThatConn(t *testing.T) {
 			}
 			err := s.waitErr(t)
 			var pe *ProtocolError
-			if !errors.As(err, &pe) || !strings.Contains(err.Error(), tt.want) {
+			if !errors.As(err, &pe) || !errors.Is(err, ErrClosed) || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Serve returned %v, want a *ProtocolError containing %q", err, tt.want)
 			}
 			if !strings.Contains(err.Error(), "(from raw[1])") {
@@ -786,8 +789,8 @@ func TestNotifyWriteTimeout(t *testing.T) {
 			t.Fatalf("one Notify blocked %v with a write timeout of %v", d, timeout)
 		}
 	}
-	if !errors.Is(err, os.ErrDeadlineExceeded) {
-		t.Fatalf("got %v, want a write deadline error", err)
+	if !errors.Is(err, os.ErrDeadlineExceeded) || !errors.Is(err, ErrClosed) {
+		t.Fatalf("got %v, want a write deadline error that closed the Conn", err)
 	}
 	select {
 	case <-c.Done():
@@ -877,5 +880,80 @@ func TestBusy(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// Shutdown lets the answers being worked on go out, refuses new requests,
+// then closes: a child can answer "stop" and exit without a sleep.
+func TestShutdownWaitsForAnswers(t *testing.T) {
+	release := make(chan struct{})
+	started := make(chan struct{})
+	a, b := connPair(t, echo, HandlerFuncs{Request: func(ctx context.Context, ty Type, _ json.RawMessage) (any, error) {
+		if ty == TypeStop {
+			close(started)
+			<-release
+			return "stopped", nil
+		}
+		return "pong", nil
+	}})
+	stopErr := make(chan error, 1)
+	var answer string
+	go func() { stopErr <- a.Request(context.Background(), TypeStop, nil, &answer) }()
+	<-started
+	shutdownErr := make(chan error, 1)
+	go func() { shutdownErr <- b.Shutdown(context.Background()) }()
+	// New requests are refused while the stop is still being handled.
+	var re *RemoteError
+	for {
+		err := a.Request(context.Background(), TypePing, nil, nil)
+		if errors.As(err, &re) && strings.Contains(re.Message, "shutting down") {
+			break
+		}
+		if err != nil {
+			t.Fatalf("request during shutdown: %v", err)
+		}
+		time.Sleep(time.Millisecond) // Shutdown has not begun yet
+	}
+	select {
+	case err := <-shutdownErr:
+		t.Fatalf("Shutdown returned (%v) before the stop was answered", err)
+	default:
+	}
+	close(release)
+	if err := <-stopErr; err != nil || answer != "stopped" {
+		t.Fatalf("stop request: %q, %v", answer, err)
+	}
+	if err := <-shutdownErr; err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if err := a.waitErr(t); !errors.Is(err, io.EOF) {
+		t.Fatalf("peer's Serve after Shutdown: %v", err)
+	}
+}
+
+func TestShutdownContext(t *testing.T) {
+	started := make(chan struct{})
+	a, b := connPair(t, echo, HandlerFuncs{Request: func(ctx context.Context, _ Type, _ json.RawMessage) (any, error) {
+		close(started)
+		<-ctx.Done() // stuck until Serve ends
+		return nil, ctx.Err()
+	}})
+	go a.Request(context.Background(), TypeStatus, nil, nil)
+	<-started
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := b.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if err := b.waitErr(t); err != ErrClosed {
+		t.Fatalf("Serve after Shutdown: %v", err)
+	}
+	// Nothing in flight: Shutdown closes at once.
+	c, _ := connPair(t, echo, echo)
+	if err := c.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Notify(TypeTrack, 1); err != ErrClosed {
+		t.Fatalf("Notify after Shutdown: %v", err)
 	}
 }

@@ -158,7 +158,7 @@ func writeMessage(w io.Writer, m Message, validate bool) error {
 	if err := m.check(); err != nil {
 		return err
 	}
-	if len(m.Body) > math.MaxUint32-HeaderSize {
+	if uint64(len(m.Body)) > math.MaxUint32-HeaderSize {
 		return protoErr("%s %s body of %s cannot be framed", m.Type, m.Kind, sizeString(uint64(len(m.Body))))
 	}
 	if validate && len(m.Body) > 0 && !json.Valid(m.Body) {

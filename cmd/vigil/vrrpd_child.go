@@ -132,8 +132,11 @@ func runVRRPDChild(log *zap.Logger) error {
 	log.Info("Starting VRRP child process", zap.Int("instances", len(cfg.Instances)), zap.Bool("resuming", restore != nil))
 	err = e.Run(runCtx)
 	close(engineDone)
-	// Let the stop request's response go out before the socket closes.
-	time.Sleep(50 * time.Millisecond)
+	// Let the stop request's answer (and the final snapshot) go out
+	// before the socket closes.
+	sctx, scancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer scancel()
+	_ = conn.Shutdown(sctx)
 	return err
 }
 
