@@ -91,7 +91,7 @@ func newChild(s *Supervisor, name string) *child {
 // run keeps the child alive until stop, restarting it with backoff.
 func (c *child) run() {
 	defer close(c.stopped)
-	backoff := time.Duration(0)
+	var backoff time.Duration
 	for {
 		reason, err := c.once()
 		if c.stopping() {
@@ -101,7 +101,6 @@ func (c *child) run() {
 		if reason != "" {
 			// Asked for (restart, reload): immediately, on the hitless path.
 			c.log.Info("restarting", zap.String("reason", reason))
-			backoff = 0
 			continue
 		}
 		c.mu.Lock()
@@ -129,15 +128,20 @@ func (c *child) run() {
 				c.mu.Lock()
 				c.crashes, c.notReady = nil, 0
 				c.mu.Unlock()
-				backoff = 0
 				continue
 			case <-c.stopCh:
 				c.setState(stateStopped)
 				return
 			}
 		}
-		// While vrrpd is away its masters keep advertising through us, so
-		// the backoff cannot let the peer take over.
+		// Backoff is for a child that cannot start: one that was working
+		// when it died comes back at once. While vrrpd is away its masters
+		// keep advertising through us, so no backoff lets the peer take
+		// over.
+		backoff = 0
+		if notReady > 0 {
+			backoff = min(100*time.Millisecond<<(notReady-1), maxBackoff)
+		}
 		c.standIn()
 		c.setState(stateBackoff)
 		select {
@@ -148,7 +152,6 @@ func (c *child) run() {
 			c.setState(stateStopped)
 			return
 		}
-		backoff = min(max(backoff*2, 100*time.Millisecond), maxBackoff)
 	}
 }
 

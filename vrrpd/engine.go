@@ -65,6 +65,7 @@ type Engine struct {
 	ctrl   chan func()
 
 	notify *notifier
+	gate   *scriptGate
 	drops  map[packet.Drop]uint64 // drops before an instance is known
 	wg     sync.WaitGroup
 
@@ -125,7 +126,8 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 		drops:    map[packet.Drop]uint64{},
 		restore:  opts.Restore,
 	}
-	e.notify = newNotifier(log, &cfg.Global)
+	e.gate = newScriptGate(log, &cfg.Global)
+	e.notify = newNotifier(log, e.gate)
 	scripts := map[string]*config.VRRPScript{}
 	for _, s := range cfg.Scripts {
 		scripts[s.Name] = s

@@ -21,12 +21,12 @@ const notifyTimeout = 30 * time.Second
 // reordered.
 type notifier struct {
 	log    *zap.Logger
-	global *config.GlobalDefs
+	gate   *scriptGate
 	queues map[string]chan []script.Cmd
 }
 
-func newNotifier(log *zap.Logger, g *config.GlobalDefs) *notifier {
-	return &notifier{log: log, global: g, queues: map[string]chan []script.Cmd{}}
+func newNotifier(log *zap.Logger, gate *scriptGate) *notifier {
+	return &notifier{log: log, gate: gate, queues: map[string]chan []script.Cmd{}}
 }
 
 // transition queues keepalived's scripts for a state change: the
@@ -59,6 +59,13 @@ func (n *notifier) transition(c *config.VRRPInstance, to vrrp.State, prio uint8)
 
 // enqueue hands scripts to the owner's serial queue.
 func (n *notifier) enqueue(owner, word string, cmds []script.Cmd) {
+	kept := cmds[:0]
+	for _, c := range cmds {
+		if len(c.Args) > 0 && n.gate.allowed(c.Args[0], owner+" notify") {
+			kept = append(kept, c)
+		}
+	}
+	cmds = kept
 	if len(cmds) == 0 {
 		return
 	}
@@ -103,10 +110,7 @@ func (n *notifier) groupTransition(g *config.SyncGroup, to vrrp.State, prio uint
 }
 
 func (n *notifier) cmd(s *config.Notify, extra []string) script.Cmd {
-	user, group := s.User, s.Group
-	if user == "" && n.global.ScriptUser != nil {
-		user, group = n.global.ScriptUser.User, n.global.ScriptUser.Group
-	}
+	user, group := n.gate.user(s.User, s.Group)
 	args := append(append([]string{}, s.Args...), extra...)
 	return script.Cmd{Args: args, Timeout: notifyTimeout, User: user, Group: group}
 }

@@ -32,9 +32,14 @@ func (e *Engine) startTrackers(ctx context.Context) {
 		}
 	}
 	for _, s := range e.cfg.Scripts {
-		if used[s.Name] && s.Script != nil {
-			go e.runScript(ctx, s)
+		if !used[s.Name] || s.Script == nil || len(s.Script.Args) == 0 {
+			continue
 		}
+		if !e.gate.allowed(s.Script.Args[0], "vrrp_script "+s.Name) {
+			// As keepalived: a disabled track script no longer counts.
+			continue
+		}
+		go e.runScript(ctx, s)
 	}
 	for _, f := range e.cfg.TrackFiles {
 		if files[f.Name] {
@@ -48,10 +53,7 @@ func (e *Engine) startTrackers(ctx context.Context) {
 func (e *Engine) runScript(ctx context.Context, s *config.VRRPScript) {
 	up := !s.InitFail
 	okRun, failRun := 0, 0
-	user, group := s.User, s.Group
-	if user == "" && e.cfg.Global.ScriptUser != nil {
-		user, group = e.cfg.Global.ScriptUser.User, e.cfg.Global.ScriptUser.Group
-	}
+	user, group := e.gate.user(s.User, s.Group)
 	tick := time.NewTicker(max(s.Interval.D(), 10*time.Millisecond))
 	defer tick.Stop()
 	for {
