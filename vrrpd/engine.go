@@ -259,6 +259,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			if e.rep != nil {
 				e.rep.Snapshot(e.snapshot())
 			}
+			e.notify.drain(notifyDrainBound)
 			return nil
 		}
 		next := e.nextDeadline()
@@ -432,9 +433,19 @@ func (e *Engine) sendAdvert(in *instance, prio uint8) {
 			return
 		}
 		if err := conn.Send(in.xmitIndex, in.src, dst, b); err != nil {
-			e.log.Warn("advert not sent", zap.String("instance", in.cfg.Name), zap.Uint8("vrid", adv.VRID),
-				zap.Stringer("peer", dst), zap.Error(err))
+			in.stats.SendErrors++
+			// One line per failure streak, not one per interval (a
+			// firewall dropping adverts would flood the log at 0.1 s).
+			if in.stats.SendErrors == 1 || in.stats.SendErrors%100 == 0 {
+				e.log.Warn("advert not sent", zap.String("instance", in.cfg.Name), zap.Uint8("vrid", adv.VRID),
+					zap.Stringer("peer", dst), zap.Error(err), zap.Uint64("failures", in.stats.SendErrors))
+			}
 			continue
+		}
+		if in.stats.SendErrors > 0 {
+			e.log.Info("adverts are being sent again", zap.String("instance", in.cfg.Name),
+				zap.Uint64("failed", in.stats.SendErrors))
+			in.stats.SendErrors = 0
 		}
 		in.stats.AdvertsSent++
 	}
@@ -491,10 +502,13 @@ func (e *Engine) stateChanged(in *instance, x vrrp.StateChanged) {
 	in.stats.Transitions++
 	in.stats.LastTransition = time.Now()
 	master, masterPrio := in.m.Master()
-	e.log.Info(fmt.Sprintf("(%s) %s", in.cfg.Name, keepalivedPhrase[x.To]),
-		zap.String("instance", in.cfg.Name), zap.Uint8("vrid", uint8(in.cfg.VirtualRouterID)),
+	fields := []zap.Field{zap.String("instance", in.cfg.Name), zap.Uint8("vrid", uint8(in.cfg.VirtualRouterID)),
 		zap.Stringer("from", x.From), zap.Stringer("to", x.To), zap.String("reason", x.Reason),
-		zap.Uint8("priority", in.m.Priority()), zap.Stringer("master", master), zap.Uint8("master_priority", masterPrio))
+		zap.Uint8("priority", in.m.Priority())}
+	if master.IsValid() {
+		fields = append(fields, zap.Stringer("master", master), zap.Uint8("master_priority", masterPrio))
+	}
+	e.log.Info(fmt.Sprintf("(%s) %s", in.cfg.Name, keepalivedPhrase[x.To]), fields...)
 	e.notify.transition(in.cfg, x.To, in.m.Priority())
 	if e.rep != nil {
 		e.rep.InstanceChanged(e.status(in))

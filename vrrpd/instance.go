@@ -56,6 +56,7 @@ type instanceStats struct {
 	Drops           map[string]uint64 `json:"drops,omitempty"`
 	Transitions     uint64            `json:"transitions"`
 	GARPs           uint64            `json:"garps"`
+	SendErrors      uint64            `json:"send_errors,omitempty"` // current streak of failed sends
 	LastTransition  time.Time         `json:"last_transition,omitzero"`
 }
 

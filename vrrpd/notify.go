@@ -3,6 +3,7 @@ package vrrpd
 import (
 	"context"
 	"strconv"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -23,6 +24,7 @@ type notifier struct {
 	log    *zap.Logger
 	gate   *scriptGate
 	queues map[string]chan []script.Cmd
+	wg     sync.WaitGroup // one per queue runner
 }
 
 func newNotifier(log *zap.Logger, gate *scriptGate) *notifier {
@@ -73,6 +75,7 @@ func (n *notifier) enqueue(owner, word string, cmds []script.Cmd) {
 	if !ok {
 		q = make(chan []script.Cmd, 16)
 		n.queues[owner] = q
+		n.wg.Add(1)
 		go n.run(owner, q)
 	}
 	select {
@@ -116,6 +119,7 @@ func (n *notifier) cmd(s *config.Notify, extra []string) script.Cmd {
 }
 
 func (n *notifier) run(name string, q chan []script.Cmd) {
+	defer n.wg.Done()
 	for cmds := range q {
 		for _, c := range cmds {
 			r := script.Run(context.Background(), c)
@@ -124,5 +128,28 @@ func (n *notifier) run(name string, q chan []script.Cmd) {
 					zap.Stringer("result", r), zap.ByteString("output", r.Output))
 			}
 		}
+	}
+}
+
+// notifyDrainBound is how long a stopping engine waits for queued notify
+// scripts (keepalived's default shutdown_script_timeout).
+const notifyDrainBound = 10 * time.Second
+
+// drain closes every queue and waits, up to bound, for the scripts still
+// queued: a stopping engine's last transitions (notify_stop, "notify
+// INSTANCE name STOP prio") are queued just before Run returns, and
+// keepalived runs them. Call on the engine goroutine after the last
+// transition.
+func (n *notifier) drain(bound time.Duration) {
+	for owner, q := range n.queues {
+		close(q)
+		delete(n.queues, owner)
+	}
+	done := make(chan struct{})
+	go func() { n.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(bound):
+		n.log.Warn("notify scripts still running at exit; not waiting for them", zap.Duration("waited", bound))
 	}
 }

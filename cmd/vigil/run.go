@@ -40,6 +40,10 @@ func runCommand() *cli.Command {
 			&cli.BoolFlag{Name: "debug", Usage: "debug logging"},
 		},
 		Action: func(c *cli.Context) error {
+			// Signals first: one arriving while the configuration loads must
+			// not kill the daemon.
+			sigs := make(chan os.Signal, 4)
+			signal.Notify(sigs, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2)
 			log := logging.New("core", logging.Format(c.String("log-format")), c.Bool("debug"))
 			defer func() { _ = log.Sync() }()
 			sup, err := core.New(core.Options{
@@ -52,8 +56,6 @@ func runCommand() *cli.Command {
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
-			sigs := make(chan os.Signal, 4)
-			signal.Notify(sigs, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2)
 			go func() {
 				for sig := range sigs {
 					switch sig {

@@ -40,6 +40,10 @@ func vrrpdCommand() *cli.Command {
 }
 
 func runVRRPD(c *cli.Context) error {
+	// Signals first: a SIGUSR1 arriving while the configuration loads must
+	// not kill the daemon (Go's default for an unhandled SIGUSR1).
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
 	log := logging.New("vrrpd", logging.Format(c.String("log-format")), c.Bool("debug"))
 	defer func() { _ = log.Sync() }()
 	if c.Bool("child") {
@@ -72,8 +76,6 @@ func runVRRPD(c *cli.Context) error {
 	sw.eng = eng
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	usr1 := make(chan os.Signal, 1)
-	signal.Notify(usr1, syscall.SIGUSR1)
 	go func() {
 		for range usr1 {
 			sw.write()
