@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -133,6 +134,7 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 		scripts[s.Name] = s
 	}
 	for _, c := range cfg.Instances {
+		warnUnimplemented(log, c)
 		in, err := buildInstance(&cfg.Global, c, scripts, e.interfaceInfo)
 		if err != nil {
 			e.close()
@@ -245,6 +247,16 @@ func (e *Engine) Run(ctx context.Context) error {
 	go e.garpLoop(watchCtx)
 	e.startTrackers(watchCtx)
 
+	// vrrp_startup_delay holds a cold start back (keepalived's rule); a
+	// resuming vrrpd must not wait, its masters are advertising.
+	if d := e.cfg.Global.VRRPStartupDelay.D(); d > 0 && e.restore == nil {
+		e.log.Info("delaying start-up (vrrp_startup_delay)", zap.Duration("delay", d))
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+			return nil
+		}
+	}
 	e.startInstances(time.Now())
 
 	timer := time.NewTimer(time.Hour)
@@ -416,7 +428,14 @@ func (e *Engine) do(in *instance, a vrrp.Action) {
 		e.removeVIPs(in)
 	case vrrp.SendGARP:
 		in.stats.GARPs++
-		e.queueGARP(in)
+		repeat := in.garpRepeat
+		switch {
+		case strings.HasPrefix(x.Reason, "garp_master_refresh"):
+			repeat = in.garpRefreshRepeat
+		case strings.HasPrefix(x.Reason, "rival master"):
+			repeat = in.garpRivalRepeat
+		}
+		e.queueGARP(in, repeat)
 	case vrrp.StateChanged:
 		e.stateChanged(in, x)
 	}
@@ -518,12 +537,14 @@ func (e *Engine) stateChanged(in *instance, x vrrp.StateChanged) {
 
 // queueGARP asks the announcer for a burst for in. A burst already
 // pending for in covers this one too.
-func (e *Engine) queueGARP(in *instance) {
+func (e *Engine) queueGARP(in *instance, repeat int) {
 	e.garpMu.Lock()
 	if !in.garpQueued {
 		in.garpQueued = true
+		in.garpBurst = 0
 		e.garpPending = append(e.garpPending, in)
 	}
+	in.garpBurst = max(in.garpBurst, repeat, 1)
 	e.garpMu.Unlock()
 	select {
 	case e.garpWake <- struct{}{}:
@@ -547,7 +568,7 @@ func (e *Engine) garpLoop(ctx context.Context) {
 		e.garpMu.Lock()
 		for _, in := range e.garpPending {
 			in.garpQueued = false
-			active = append(active, &burst{in: in, ifindex: e.garpIndex(in), left: max(in.garpRepeat, 1)})
+			active = append(active, &burst{in: in, ifindex: e.garpIndex(in), left: in.garpBurst})
 		}
 		e.garpPending = e.garpPending[:0]
 		e.garpMu.Unlock()

@@ -39,14 +39,20 @@ type instance struct {
 	checkSrc bool
 
 	vips4, vips6 []netip.Addr // announced by GARP / NA
-	garpRepeat   int
-	garpInterval time.Duration
+	garpRepeat   int          // packets per burst on becoming master
+	// garpRefreshRepeat is the burst of garp_master_refresh, and
+	// garpRivalRepeat the one after a lower-priority advert
+	// (garp_lower_prio_repeat).
+	garpRefreshRepeat int
+	garpRivalRepeat   int
+	garpInterval      time.Duration
 
 	stats instanceStats
 	group *syncGroup // nil unless in a vrrp_sync_group
 
 	timerGen   uint64 // see timerHeap
 	garpQueued bool   // a GARP burst is pending (guarded by Engine.garpMu)
+	garpBurst  int    // its size (guarded by Engine.garpMu)
 }
 
 // instanceStats counts what an operator asks about a single instance.
@@ -164,6 +170,8 @@ func buildInstance(g *config.GlobalDefs, c *config.VRRPInstance, scripts map[str
 	}
 
 	in.garpRepeat = intOr(c.GarpMasterRepeat, g.VRRPGarpMasterRepeat)
+	in.garpRefreshRepeat = intOr(c.GarpMasterRefreshRepeat, g.VRRPGarpMasterRefreshRepeat)
+	in.garpRivalRepeat = intOr(c.GarpLowerPrioRepeat, g.VRRPGarpLowerPrioRepeat)
 	in.garpInterval = g.VRRPGarpInterval.D()
 	if in.family == 6 {
 		in.garpInterval = g.VRRPGnaInterval.D()
