@@ -376,6 +376,10 @@ func (c *child) handler() ipc.Handler {
 				}
 			case ipc.TypeInstance:
 				// Routed to lvsd and the arbiter agent once they exist.
+			case ipc.TypeTrack:
+				if c.name == "checkd" {
+					c.s.routeTrack(body)
+				}
 			}
 		},
 		Request: func(ctx context.Context, t ipc.Type, body json.RawMessage) (any, error) {
@@ -389,6 +393,8 @@ func (c *child) handler() ipc.Handler {
 					return c.s.vrrpRestore(), nil
 				}
 				return nil, nil
+			case ipc.TypeTrack:
+				return c.s.trackPlan(), nil
 			}
 			return nil, fmt.Errorf("core: %s asked for %v, which the parent does not serve", c.name, t)
 		},

@@ -52,7 +52,8 @@ type Supervisor struct {
 	mu       sync.Mutex
 	cfg      *config.Config
 	children map[string]*child
-	vrrpSnap *handover.Snapshot // vrrpd's last snapshot
+	vrrpSnap *handover.Snapshot   // vrrpd's last snapshot
+	tracks   map[string]ipc.Track // latest track results from checkd, by kind/name
 	standIn  handover.StandIn
 	started  time.Time
 	stopping bool
@@ -107,7 +108,7 @@ func New(opts Options) (*Supervisor, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Supervisor{opts: opts, log: opts.Logger, cfg: cfg, children: map[string]*child{},
+	return &Supervisor{opts: opts, log: opts.Logger, cfg: cfg, children: map[string]*child{}, tracks: map[string]ipc.Track{},
 		started: time.Now(), reloadReq: make(chan chan error), stopReq: make(chan struct{})}, nil
 }
 
@@ -345,3 +346,55 @@ func (s *Supervisor) writePidFile() error {
 
 // errNotRunning reports a command for a child that does not exist.
 var errNotRunning = errors.New("no such subsystem in this configuration")
+
+// TrackPlan is what vrrpd asks at start (TypeTrack request): whether checkd
+// runs its track scripts and files, and their latest results.
+type TrackPlan struct {
+	External bool        `json:"external"`
+	Tracks   []ipc.Track `json:"tracks,omitempty"`
+}
+
+// checkdRunsTracks reports whether track scripts and files are checkd's job
+// in this configuration (else vrrpd runs them itself).
+func (s *Supervisor) checkdRunsTracks() bool {
+	for _, name := range s.wanted(s.config()) {
+		if name == "checkd" {
+			return true
+		}
+	}
+	return false
+}
+
+// trackPlan answers vrrpd's start-up request.
+func (s *Supervisor) trackPlan() TrackPlan {
+	p := TrackPlan{External: s.checkdRunsTracks()}
+	s.mu.Lock()
+	for _, t := range s.tracks {
+		p.Tracks = append(p.Tracks, t)
+	}
+	s.mu.Unlock()
+	return p
+}
+
+// routeTrack keeps a track result and passes it to vrrpd.
+func (s *Supervisor) routeTrack(body json.RawMessage) {
+	var t ipc.Track
+	if err := json.Unmarshal(body, &t); err != nil {
+		s.log.Warn("bad track result", zap.Error(err))
+		return
+	}
+	s.mu.Lock()
+	s.tracks[t.Kind+"/"+t.Name] = t
+	vrrp := s.children["vrrpd"]
+	s.mu.Unlock()
+	if vrrp == nil {
+		return
+	}
+	vrrp.mu.Lock()
+	conn := vrrp.conn
+	vrrp.mu.Unlock()
+	if conn != nil {
+		// A vrrpd starting right now gets it in its start-up request.
+		_ = conn.Notify(ipc.TypeTrack, t)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/vigil-ha/vigil/config"
+	"github.com/vigil-ha/vigil/ipc"
 	"github.com/vigil-ha/vigil/vrrpd/addrs"
 	"github.com/vigil-ha/vigil/vrrpd/announce"
 	"github.com/vigil-ha/vigil/vrrpd/handover"
@@ -42,7 +43,16 @@ type Options struct {
 	// Restore is the snapshot a previous vrrpd left (hitless restart,
 	// reload); nil for a cold start.
 	Restore *handover.Snapshot
+	// ExternalTracking leaves vrrp_script and track_file to checkd: their
+	// results arrive through ApplyTrack instead of runners in this
+	// process. Tracks gives their current states at start.
+	ExternalTracking bool
+	Tracks           []TrackResult
 }
+
+// TrackResult is the state of a tracked script or file, as checkd reports
+// it over IPC.
+type TrackResult = ipc.Track
 
 // Engine runs every vrrp_instance of one node in one goroutine: packets,
 // timers and tracking events are serialised into the pure state machines,
@@ -79,6 +89,8 @@ type Engine struct {
 	garpWake    chan struct{}
 
 	restore  *handover.Snapshot
+	external bool
+	initial  []TrackResult
 	dirty    bool // state or priority changed since the last snapshot
 	lastSnap time.Time
 }
@@ -245,7 +257,15 @@ func (e *Engine) Run(ctx context.Context) error {
 		go e.readLoop(fam, c)
 	}
 	go e.garpLoop(watchCtx)
-	e.startTrackers(watchCtx)
+	if e.external {
+		// Known track states first, so instances start with the right
+		// priority (a restarted vrrpd must not flap on a failing script).
+		for _, t := range e.initial {
+			e.track(trackEventOf(t))
+		}
+	} else {
+		e.startTrackers(watchCtx)
+	}
 
 	// vrrp_startup_delay holds a cold start back (keepalived's rule); a
 	// resuming vrrpd must not wait, its masters are advertising.
@@ -610,5 +630,23 @@ func (e *Engine) garpLoop(ctx context.Context) {
 		case <-e.garpWake:
 		case <-timer:
 		}
+	}
+}
+
+func trackEventOf(t TrackResult) trackEvent {
+	if t.Kind == "file" {
+		return trackEvent{kind: vrrp.TrackFile, name: t.Name, value: t.Value}
+	}
+	return trackEvent{kind: vrrp.TrackScript, name: t.Name, up: t.Up}
+}
+
+// ApplyTrack delivers a track result from checkd. It does not block the
+// caller beyond ctx.
+func (e *Engine) ApplyTrack(ctx context.Context, t TrackResult) error {
+	select {
+	case e.tracks <- trackEventOf(t):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/vigil-ha/vigil/config"
+	"github.com/vigil-ha/vigil/core"
 	"github.com/vigil-ha/vigil/ipc"
 	"github.com/vigil-ha/vigil/vrrpd"
 	"github.com/vigil-ha/vigil/vrrpd/handover"
@@ -50,11 +51,33 @@ func runVRRPDChild(log *zap.Logger) error {
 
 	var mu sync.Mutex
 	var eng *vrrpd.Engine
+	var early []ipc.Track // track results that arrived before the engine
 	engineDone := make(chan struct{})
 	serveCtx, endServe := context.WithCancel(context.Background())
 	defer endServe()
 	go func() {
 		_ = conn.Serve(serveCtx, ipc.HandlerFuncs{
+			Event: func(t ipc.Type, body json.RawMessage) {
+				if t != ipc.TypeTrack {
+					return
+				}
+				var tr ipc.Track
+				if json.Unmarshal(body, &tr) != nil {
+					return
+				}
+				mu.Lock()
+				e := eng
+				if e == nil {
+					early = append(early, tr) // applied once the engine exists
+				}
+				mu.Unlock()
+				if e == nil {
+					return
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				_ = e.ApplyTrack(ctx, tr)
+				cancel()
+			},
 			Request: func(ctx context.Context, t ipc.Type, body json.RawMessage) (any, error) {
 				switch t {
 				case ipc.TypePing:
@@ -122,13 +145,26 @@ func runVRRPDChild(log *zap.Logger) error {
 	if err := conn.Request(rctx, ipc.TypeRestore, nil, &restore); err != nil {
 		return fmt.Errorf("vrrpd: snapshot from the parent: %w", err)
 	}
-	e, err := vrrpd.New(&cfg, vrrpd.Options{Logger: log, Reporter: childReporter{conn: conn, log: log}, Restore: restore})
+	var plan core.TrackPlan
+	if err := conn.Request(rctx, ipc.TypeTrack, nil, &plan); err != nil {
+		return fmt.Errorf("vrrpd: track plan from the parent: %w", err)
+	}
+	e, err := vrrpd.New(&cfg, vrrpd.Options{Logger: log, Reporter: childReporter{conn: conn, log: log}, Restore: restore,
+		ExternalTracking: plan.External, Tracks: plan.Tracks})
 	if err != nil {
 		return err
 	}
 	mu.Lock()
 	eng = e
+	pending := early
+	early = nil
 	mu.Unlock()
+	for _, tr := range pending {
+		// The engine's track queue takes these before Run starts.
+		actx, acancel := context.WithTimeout(context.Background(), time.Second)
+		_ = e.ApplyTrack(actx, tr)
+		acancel()
+	}
 	log.Info("Starting VRRP child process", zap.Int("instances", len(cfg.Instances)), zap.Bool("resuming", restore != nil))
 	err = e.Run(runCtx)
 	close(engineDone)
