@@ -373,6 +373,8 @@ func (c *child) handler() ipc.Handler {
 					// The new vrrpd is advertising: stop standing in.
 					c.s.standIn.Stop()
 					c.markReady()
+				} else {
+					c.s.setSnapshot(c.name, body)
 				}
 			case ipc.TypeInstance:
 				// Routed to lvsd and the arbiter agent once they exist.
@@ -391,6 +393,9 @@ func (c *child) handler() ipc.Handler {
 			case ipc.TypeRestore:
 				if c.name == "vrrpd" {
 					return c.s.vrrpRestore(), nil
+				}
+				if snap := c.s.snapshotFor(c.name); snap != nil {
+					return snap, nil
 				}
 				return nil, nil
 			case ipc.TypeTrack:

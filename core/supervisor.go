@@ -52,8 +52,9 @@ type Supervisor struct {
 	mu       sync.Mutex
 	cfg      *config.Config
 	children map[string]*child
-	vrrpSnap *handover.Snapshot   // vrrpd's last snapshot
-	tracks   map[string]ipc.Track // latest track results from checkd, by kind/name
+	vrrpSnap *handover.Snapshot         // vrrpd's last snapshot
+	snaps    map[string]json.RawMessage // other children's last snapshots (opaque)
+	tracks   map[string]ipc.Track       // latest track results from checkd, by kind/name
 	standIn  handover.StandIn
 	started  time.Time
 	stopping bool
@@ -108,7 +109,7 @@ func New(opts Options) (*Supervisor, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Supervisor{opts: opts, log: opts.Logger, cfg: cfg, children: map[string]*child{}, tracks: map[string]ipc.Track{},
+	return &Supervisor{opts: opts, log: opts.Logger, cfg: cfg, children: map[string]*child{}, tracks: map[string]ipc.Track{}, snaps: map[string]json.RawMessage{},
 		started: time.Now(), reloadReq: make(chan chan error), stopReq: make(chan struct{})}, nil
 }
 
@@ -163,11 +164,31 @@ func (s *Supervisor) Run(ctx context.Context) error {
 // wanted lists the children a configuration needs, in start order.
 func (s *Supervisor) wanted(cfg *config.Config) []string {
 	var out []string
+	if tracksSomething(cfg) {
+		// Health checks first: vrrpd then starts with known track states.
+		out = append(out, "checkd")
+	}
 	if len(cfg.Instances) > 0 {
 		out = append(out, "vrrpd")
 	}
-	// checkd, lvsd and the arbiter agent join here as they are built.
+	// lvsd and the arbiter agent join here as they are built.
 	return out
+}
+
+// tracksSomething reports whether an instance or sync group tracks a
+// script or a file: then checkd runs them and vrrpd hears the results.
+func tracksSomething(cfg *config.Config) bool {
+	for _, in := range cfg.Instances {
+		if len(in.TrackScripts) > 0 || len(in.TrackFiles) > 0 {
+			return true
+		}
+	}
+	for _, g := range cfg.SyncGroups {
+		if len(g.TrackScripts) > 0 || len(g.TrackFiles) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Supervisor) startChild(name string) {
@@ -397,4 +418,34 @@ func (s *Supervisor) routeTrack(body json.RawMessage) {
 		// A vrrpd starting right now gets it in its start-up request.
 		_ = conn.Notify(ipc.TypeTrack, t)
 	}
+}
+
+// setSnapshot keeps a child's opaque snapshot (checkd's counters, ...) in
+// memory and in the run directory.
+func (s *Supervisor) setSnapshot(name string, body json.RawMessage) {
+	s.mu.Lock()
+	s.snaps[name] = append(json.RawMessage(nil), body...)
+	s.mu.Unlock()
+	tmp := filepath.Join(s.opts.RunDir, name+".state.tmp")
+	if err := os.WriteFile(tmp, body, 0o600); err == nil {
+		_ = os.Rename(tmp, filepath.Join(s.opts.RunDir, name+".state"))
+	}
+}
+
+// snapshotFor is what a starting child (other than vrrpd) resumes from:
+// the last snapshot in memory, else a fresh one in the run directory.
+func (s *Supervisor) snapshotFor(name string) json.RawMessage {
+	s.mu.Lock()
+	snap := s.snaps[name]
+	s.mu.Unlock()
+	if snap != nil {
+		return snap
+	}
+	path := filepath.Join(s.opts.RunDir, name+".state")
+	if fi, err := os.Stat(path); err == nil && time.Since(fi.ModTime()) < stateFresh {
+		if data, err := os.ReadFile(path); err == nil && json.Valid(data) {
+			return data
+		}
+	}
+	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/vigil-ha/vigil/config"
+	"github.com/vigil-ha/vigil/internal/script"
 	"github.com/vigil-ha/vigil/ipc"
 	"github.com/vigil-ha/vigil/vrrpd/addrs"
 	"github.com/vigil-ha/vigil/vrrpd/announce"
@@ -76,7 +77,7 @@ type Engine struct {
 	ctrl   chan func()
 
 	notify *notifier
-	gate   *scriptGate
+	gate   *script.Gate
 	drops  map[packet.Drop]uint64 // drops before an instance is known
 	wg     sync.WaitGroup
 

@@ -22,12 +22,12 @@ const notifyTimeout = 30 * time.Second
 // reordered.
 type notifier struct {
 	log    *zap.Logger
-	gate   *scriptGate
+	gate   *script.Gate
 	queues map[string]chan []script.Cmd
 	wg     sync.WaitGroup // one per queue runner
 }
 
-func newNotifier(log *zap.Logger, gate *scriptGate) *notifier {
+func newNotifier(log *zap.Logger, gate *script.Gate) *notifier {
 	return &notifier{log: log, gate: gate, queues: map[string]chan []script.Cmd{}}
 }
 
@@ -63,7 +63,7 @@ func (n *notifier) transition(c *config.VRRPInstance, to vrrp.State, prio uint8)
 func (n *notifier) enqueue(owner, word string, cmds []script.Cmd) {
 	kept := cmds[:0]
 	for _, c := range cmds {
-		if len(c.Args) > 0 && n.gate.allowed(c.Args[0], owner+" notify") {
+		if len(c.Args) > 0 && n.gate.Allowed(c.Args[0], owner+" notify") {
 			kept = append(kept, c)
 		}
 	}
@@ -113,7 +113,7 @@ func (n *notifier) groupTransition(g *config.SyncGroup, to vrrp.State, prio uint
 }
 
 func (n *notifier) cmd(s *config.Notify, extra []string) script.Cmd {
-	user, group := n.gate.user(s.User, s.Group)
+	user, group := n.gate.RunAs(s.User, s.Group)
 	args := append(append([]string{}, s.Args...), extra...)
 	return script.Cmd{Args: args, Timeout: notifyTimeout, User: user, Group: group}
 }

@@ -35,7 +35,7 @@ func (e *Engine) startTrackers(ctx context.Context) {
 		if !used[s.Name] || s.Script == nil || len(s.Script.Args) == 0 {
 			continue
 		}
-		if !e.gate.allowed(s.Script.Args[0], "vrrp_script "+s.Name) {
+		if !e.gate.Allowed(s.Script.Args[0], "vrrp_script "+s.Name) {
 			// As keepalived: a disabled track script no longer counts.
 			continue
 		}
@@ -53,7 +53,7 @@ func (e *Engine) startTrackers(ctx context.Context) {
 func (e *Engine) runScript(ctx context.Context, s *config.VRRPScript) {
 	up := !s.InitFail
 	okRun, failRun := 0, 0
-	user, group := e.gate.user(s.User, s.Group)
+	user, group := e.gate.RunAs(s.User, s.Group)
 	tick := time.NewTicker(max(s.Interval.D(), 10*time.Millisecond))
 	defer tick.Stop()
 	for {
