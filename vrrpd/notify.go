@@ -31,21 +31,36 @@ func newNotifier(log *zap.Logger, gate *script.Gate) *notifier {
 	return &notifier{log: log, gate: gate, queues: map[string]chan []script.Cmd{}}
 }
 
-// transition queues keepalived's scripts for a state change: the
-// state-specific one, then the generic "notify" with its four arguments
-// (INSTANCE name state priority).
+// stateScripts are an instance's or a group's state-specific scripts.
+type stateScripts struct {
+	master, backup, fault, stop, generic *config.Notify
+}
+
+// transition queues keepalived's scripts for an instance's state change:
+// the state-specific one, then the generic "notify" with its four
+// arguments (INSTANCE name state priority).
 func (n *notifier) transition(c *config.VRRPInstance, to vrrp.State, prio uint8) {
+	n.queue(c.Name, "INSTANCE", c.Name, stateScripts{c.NotifyMaster, c.NotifyBackup, c.NotifyFault, c.NotifyStop, c.Notify}, to, prio)
+}
+
+// groupTransition queues a vrrp_sync_group's scripts, with "GROUP name
+// state priority" for the generic one.
+func (n *notifier) groupTransition(g *config.SyncGroup, to vrrp.State, prio uint8) {
+	n.queue("group "+g.Name, "GROUP", g.Name, stateScripts{g.NotifyMaster, g.NotifyBackup, g.NotifyFault, g.NotifyStop, g.Notify}, to, prio)
+}
+
+func (n *notifier) queue(owner, kind, name string, sc stateScripts, to vrrp.State, prio uint8) {
 	var specific *config.Notify
 	word := ""
 	switch to {
 	case vrrp.Master:
-		specific, word = c.NotifyMaster, "MASTER"
+		specific, word = sc.master, "MASTER"
 	case vrrp.Backup:
-		specific, word = c.NotifyBackup, "BACKUP"
+		specific, word = sc.backup, "BACKUP"
 	case vrrp.Fault:
-		specific, word = c.NotifyFault, "FAULT"
+		specific, word = sc.fault, "FAULT"
 	case vrrp.Stopped:
-		specific, word = c.NotifyStop, "STOP"
+		specific, word = sc.stop, "STOP"
 	default:
 		return
 	}
@@ -53,10 +68,10 @@ func (n *notifier) transition(c *config.VRRPInstance, to vrrp.State, prio uint8)
 	if specific != nil {
 		cmds = append(cmds, n.cmd(specific, nil))
 	}
-	if c.Notify != nil {
-		cmds = append(cmds, n.cmd(c.Notify, []string{"INSTANCE", c.Name, word, strconv.Itoa(int(prio))}))
+	if sc.generic != nil {
+		cmds = append(cmds, n.cmd(sc.generic, []string{kind, name, word, strconv.Itoa(int(prio))}))
 	}
-	n.enqueue(c.Name, word, cmds)
+	n.enqueue(owner, word, cmds)
 }
 
 // enqueue hands scripts to the owner's serial queue.
@@ -83,33 +98,6 @@ func (n *notifier) enqueue(owner, word string, cmds []script.Cmd) {
 	default:
 		n.log.Warn("notify queue full; scripts skipped", zap.String("owner", owner), zap.String("state", word))
 	}
-}
-
-// groupTransition queues a vrrp_sync_group's scripts, with "GROUP name
-// state priority" for the generic one.
-func (n *notifier) groupTransition(g *config.SyncGroup, to vrrp.State, prio uint8) {
-	var specific *config.Notify
-	word := ""
-	switch to {
-	case vrrp.Master:
-		specific, word = g.NotifyMaster, "MASTER"
-	case vrrp.Backup:
-		specific, word = g.NotifyBackup, "BACKUP"
-	case vrrp.Fault:
-		specific, word = g.NotifyFault, "FAULT"
-	case vrrp.Stopped:
-		specific, word = g.NotifyStop, "STOP"
-	default:
-		return
-	}
-	var cmds []script.Cmd
-	if specific != nil {
-		cmds = append(cmds, n.cmd(specific, nil))
-	}
-	if g.Notify != nil {
-		cmds = append(cmds, n.cmd(g.Notify, []string{"GROUP", g.Name, word, strconv.Itoa(int(prio))}))
-	}
-	n.enqueue("group "+g.Name, word, cmds)
 }
 
 func (n *notifier) cmd(s *config.Notify, extra []string) script.Cmd {

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/signal"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -51,65 +48,21 @@ func checkdCommand() *cli.Command {
 }
 
 func runCheckdChild(log *zap.Logger) error {
-	fd, err := strconv.Atoi(os.Getenv("VIGIL_IPC_FD"))
-	if err != nil {
-		return fmt.Errorf("checkd: --child needs VIGIL_IPC_FD: %w", err)
-	}
-	nc, err := ipc.InheritedConn(uintptr(fd))
+	s, err := startChildSession("checkd", log, childHandlers{})
 	if err != nil {
 		return err
 	}
-	conn := ipc.NewConn(nc, "checkd")
-	hctx, hcancel := context.WithTimeout(context.Background(), 10*time.Second)
-	_, err = conn.Handshake(hctx)
-	hcancel()
-	if err != nil {
-		return fmt.Errorf("checkd: handshake with the parent: %w", err)
-	}
-	signal.Ignore(syscall.SIGINT, syscall.SIGHUP)
-	runCtx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
-	defer stop()
-	done := make(chan struct{})
-	go func() {
-		_ = conn.Serve(context.Background(), ipc.HandlerFuncs{
-			Request: func(ctx context.Context, t ipc.Type, body json.RawMessage) (any, error) {
-				switch t {
-				case ipc.TypePing:
-					return struct{}{}, nil
-				case ipc.TypeStop:
-					stop()
-					select {
-					case <-done:
-					case <-ctx.Done():
-					}
-					return struct{}{}, nil
-				}
-				return nil, fmt.Errorf("checkd: unknown request %v", t)
-			},
-		})
-	}()
-	go func() {
-		<-conn.Done()
-		select {
-		case <-done:
-		default:
-			log.Warn("parent gone; exiting")
-			os.Exit(3)
-		}
-	}()
-
-	rctx, rcancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer rcancel()
+	defer s.finish()
 	var cfg config.Config
-	if err := conn.Request(rctx, ipc.TypeConfig, nil, &cfg); err != nil {
-		return fmt.Errorf("checkd: configuration from the parent: %w", err)
+	if err := s.request(ipc.TypeConfig, &cfg); err != nil {
+		return err
 	}
 	var restore *tracker.State
-	if err := conn.Request(rctx, ipc.TypeRestore, nil, &restore); err != nil {
-		return fmt.Errorf("checkd: state from the parent: %w", err)
+	if err := s.request(ipc.TypeRestore, &restore); err != nil {
+		return err
 	}
 	t := tracker.New(&cfg, log, restore, func(tr ipc.Track) {
-		if err := conn.Notify(ipc.TypeTrack, tr); err != nil {
+		if err := s.conn.Notify(ipc.TypeTrack, tr); err != nil {
 			log.Warn("track result not sent", zap.Error(err))
 		}
 	})
@@ -120,21 +73,17 @@ func runCheckdChild(log *zap.Logger) error {
 		defer tick.Stop()
 		for {
 			select {
-			case <-runCtx.Done():
+			case <-s.ctx.Done():
 				return
 			case <-tick.C:
 				if st, changed := t.State(); changed {
-					_ = conn.Notify(ipc.TypeSnapshot, st)
+					_ = s.conn.Notify(ipc.TypeSnapshot, st)
 				}
 			}
 		}
 	}()
-	t.Run(runCtx)
+	t.Run(s.ctx)
 	st, _ := t.State()
-	_ = conn.Notify(ipc.TypeSnapshot, st)
-	close(done)
-	sctx, scancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer scancel()
-	_ = conn.Shutdown(sctx)
+	_ = s.conn.Notify(ipc.TypeSnapshot, st)
 	return nil
 }
