@@ -120,7 +120,7 @@ func run(r *reporter, bin string, version int, interval string, advert time.Dura
 	wire := vrrplab.Listen(r, client, ifC)
 	macB := vrrplab.MAC(r, b, ifB)
 	srcA := netip.MustParsePrefix(addrA).Addr()
-	na, nb := vrrplab.NewNode(r, a, vrrplab.Vigil, bin), vrrplab.NewNode(r, b, vrrplab.Vigil, bin)
+	na, nb := vrrplab.NewNode(r, a, vrrplab.VigilRun, bin), vrrplab.NewNode(r, b, vrrplab.VigilRun, bin)
 	conf := func(id string, prio int, ifname string) string {
 		return vrrplab.Config(id, -1, []vrrplab.Instance{{Name: "VI_DEMO", State: "BACKUP", Iface: ifname,
 			VRID: 51, Priority: prio, Version: version, Interval: interval, Pass: "demo", VIPs: []string{vip.String() + "/24"}}})
@@ -143,7 +143,7 @@ func run(r *reporter, bin string, version int, interval string, advert time.Dura
 	ms := func(t time.Time) string { return fmt.Sprintf("t=%6d ms", t.Sub(t0).Milliseconds()) }
 	na.Start(conf("a", prioA, ifA))
 	nb.Start(conf("b", prioB, ifB))
-	fmt.Printf("%s  both nodes started (vigil vrrpd), both in state BACKUP\n", ms(t0))
+	fmt.Printf("%s  both nodes started (vigil run: the supervisor and its vrrpd), both in state BACKUP\n", ms(t0))
 
 	elected := watchA.Wait(vip, true, 10*time.Second+4*advert)
 	fmt.Printf("%s  a elected MASTER: VIP %s up on a\n", ms(elected), vip)
@@ -158,6 +158,41 @@ func run(r *reporter, bin string, version int, interval string, advert time.Dura
 	}
 	fmt.Printf("%s  %d connects OK\n", ms(steadyAt), steadyProbes)
 
+	// Act 1: the headline promise. The master's VRRP engine crashes; the
+	// supervisor keeps advertising for it and the new engine resumes.
+	oldPid := na.ChildPid("vrrpd")
+	if oldPid == 0 {
+		r.Fatalf("a's vrrpd child is not running")
+	}
+	crashed := time.Now()
+	_ = syscall.Kill(oldPid, syscall.SIGKILL)
+	fmt.Printf("%s  kill -9 of a's vrrpd (pid %d): the supervisor advertises for it meanwhile\n", ms(crashed), oldPid)
+	var newPid int
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if p := na.ChildPid("vrrpd"); p != 0 && p != oldPid {
+			newPid = p
+			break
+		}
+	}
+	if newPid == 0 || !na.WaitOutput("Resuming MASTER STATE", 1, 10*time.Second) {
+		r.Fatalf("a's vrrpd did not come back and resume MASTER")
+	}
+	resumed := time.Now()
+	fmt.Printf("%s  new vrrpd (pid %d) resumed MASTER\n", ms(resumed), newPid)
+	time.Sleep(advert*3 + advert/2) // a full master-down interval: b must not take over
+	moved := false
+	for _, ev := range watchA.Events(vip) {
+		moved = moved || !ev.Added
+	}
+	moved = moved || watchB.Has(vip)
+	_, crashFails := probe.result()
+	fmt.Printf("%s  after a master-down interval: VIP never left a: %v; b stayed BACKUP: %v; connects failed: %d\n\n",
+		ms(time.Now()), !moved, !watchB.Has(vip), len(crashFails))
+	if moved || len(crashFails) > 0 {
+		r.Fatalf("the vrrpd crash moved the VIP or lost connects")
+	}
+
+	// Act 2: the whole host dies; the backup takes over.
 	killed := na.Die(ifA)
 	fmt.Printf("%s  master a killed: SIGKILL, and its link down (a dead host)\n", ms(killed))
 	var lastAdvert time.Time

@@ -10,6 +10,7 @@ package vrrplab
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -26,9 +27,11 @@ import (
 // Daemon names the VRRP implementation a node runs.
 type Daemon string
 
-// The two implementations the lab runs side by side.
+// The implementations the lab runs side by side: Vigil's VRRP engine
+// alone, Vigil under its supervisor (vigil run), and keepalived.
 const (
 	Vigil      Daemon = "vigil"
+	VigilRun   Daemon = "vigil-run"
 	Keepalived Daemon = "keepalived"
 )
 
@@ -116,6 +119,8 @@ func (n *Node) Start(conf string) {
 	switch n.Daemon {
 	case Vigil:
 		n.cmd = n.NS.Start(n.out, n.out, n.Bin, "vrrpd", "-f", path, "--log-format", "json")
+	case VigilRun:
+		n.cmd = n.NS.Start(n.out, n.out, n.Bin, "run", "-f", path, "--run-dir", filepath.Join(n.dir, "run"), "--log-format", "json")
 	case Keepalived:
 		// A restarted host starts without the pid files of its killed
 		// predecessor (keepalived refuses to start while its killed VRRP
@@ -305,4 +310,29 @@ func MasterDown(version, prio int, interval time.Duration) time.Duration {
 		return 3*interval + time.Duration(256-prio)*time.Second/256
 	}
 	return 3*interval + time.Duration(256-prio)*interval/256
+}
+
+// ChildPid returns the pid of a running child (vrrpd, checkd, ...) of a
+// VigilRun node, asking its control socket; 0 if none runs.
+func (n *Node) ChildPid(name string) int {
+	out, err := n.NS.Run(n.Bin, "status", "--run-dir", filepath.Join(n.dir, "run"), "--json")
+	if err != nil {
+		return 0
+	}
+	var st struct {
+		Children []struct {
+			Name  string `json:"name"`
+			State string `json:"state"`
+			PID   int    `json:"pid"`
+		} `json:"children"`
+	}
+	if json.Unmarshal([]byte(out), &st) != nil {
+		return 0
+	}
+	for _, c := range st.Children {
+		if c.Name == name && c.State == "running" {
+			return c.PID
+		}
+	}
+	return 0
 }
