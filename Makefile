@@ -17,8 +17,10 @@ FUZZTIME      ?= 20s
 TEST_FUZZTIME ?= 30s
 TEST_FUZZTIME_PACKET ?= 15s
 # System packages the tests drive: keepalived (the agreement test compares
-# verdicts with keepalived -t), ip (network namespaces), nft.
-APT_PACKAGES := keepalived iproute2 nftables
+# verdicts with keepalived -t), ip (network namespaces), nft; and for the
+# IPVS tests in a VM (test/vm): QEMU, a static busybox, cpio, kmod (depmod,
+# modprobe), xz and zstd.
+APT_PACKAGES := keepalived iproute2 nftables qemu-system-x86 busybox-static cpio kmod xz-utils zstd
 
 # A sample to demonstrate check-config on: the real-world file from ../shared
 # when the repository sits beside it, else one kept in this repository.
@@ -27,7 +29,7 @@ DEMO_BROKEN := config/testdata/broken/priority-300.conf
 
 .DEFAULT_GOAL := build
 .PHONY: help build test lint vet fmt-check staticcheck test-deps test-race fuzz-config \
-        bench fuzz install demo docs clean
+        bench fuzz install demo docs clean vm
 
 help:
 	@echo "make build      build $(BIN)"
@@ -37,6 +39,7 @@ help:
 	@echo "make fuzz       run every fuzz target for $(FUZZTIME) each"
 	@echo "make demo       build, check a sample configuration, then (root) a failover timeline in namespaces"
 	@echo "make docs       regenerate docs/config-reference.md from the keyword table"
+	@echo "make vm         prepare the cached kernel and initramfs for the IPVS tests in a VM (test/vm)"
 	@echo "make install    install $(BIN) to \$$(DESTDIR)/usr/sbin"
 	@echo "make clean      remove build output and project-local tools"
 
@@ -62,8 +65,9 @@ test-deps:
 	command -v keepalived >/dev/null 2>&1 || missing="$$missing keepalived"; \
 	command -v ip >/dev/null 2>&1 || missing="$$missing ip"; \
 	command -v nft >/dev/null 2>&1 || missing="$$missing nft"; \
+	command -v qemu-system-x86_64 >/dev/null 2>&1 || missing="$$missing qemu-system-x86_64"; \
 	cc=""; command -v cc >/dev/null 2>&1 || cc="gcc libc6-dev"; \
-	if [ -z "$$missing$$cc" ]; then echo "keepalived, ip, nft, cc: present"; exit 0; fi; \
+	if [ -z "$$missing$$cc" ]; then echo "keepalived, ip, nft, qemu-system-x86_64, cc: present"; exit 0; fi; \
 	if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then \
 		echo "warning: missing:$$missing $${cc:+cc}; not root with apt-get, so tests needing them will skip"; exit 0; \
 	fi; \
@@ -129,6 +133,12 @@ fuzz:
 
 docs:
 	$(GO) test ./config -run '^TestReferenceUpToDate$$' -update
+
+# Download Debian's kernel package (apt-get download; /boot is untouched) and
+# build the kernel and initramfs the VM tests boot, once, into .cache/vm/.
+# The VM tests do this themselves on first use; this just does it up front.
+vm:
+	$(GO) run ./test/vm/cmd/vmprep
 
 # ---- install, demo, clean ---------------------------------------------------
 
