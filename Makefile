@@ -16,6 +16,7 @@ STATICCHECK := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 FUZZTIME      ?= 20s
 TEST_FUZZTIME ?= 30s
 TEST_FUZZTIME_PACKET ?= 15s
+TEST_FUZZTIME_SHORT ?= 5s
 # System packages the tests drive: keepalived (the agreement test compares
 # verdicts with keepalived -t), ip (network namespaces), nft; and for the
 # IPVS tests in a VM (test/vm): QEMU, a static busybox, cpio, kmod (depmod,
@@ -112,6 +113,12 @@ fuzz-config:
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(TEST_FUZZTIME) ./config
 	@echo "==> fuzz FuzzDecode (VRRP adverts) for $(TEST_FUZZTIME_PACKET)"
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(TEST_FUZZTIME_PACKET) ./vrrpd/packet
+	@echo "==> fuzz FuzzReadMessage (IPC frames) for $(TEST_FUZZTIME_SHORT)"
+	$(GO) test -run '^$$' -fuzz '^FuzzReadMessage$$' -fuzztime $(TEST_FUZZTIME_SHORT) ./ipc
+	@set -e; for target in FuzzParseDNSReply FuzzParseSMTPLine FuzzReadSMTPReply FuzzParseHead FuzzResponseReader; do \
+		echo "==> fuzz $$target (checkd probes) for $(TEST_FUZZTIME_SHORT)"; \
+		$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(TEST_FUZZTIME_SHORT) ./checkd/probe; \
+	done
 
 # ---- other checks -----------------------------------------------------------
 

@@ -4,13 +4,13 @@ import (
 	"context"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/vigil-ha/vigil/config"
 	"github.com/vigil-ha/vigil/internal/script"
+	"github.com/vigil-ha/vigil/internal/trackfile"
 	"github.com/vigil-ha/vigil/vrrpd/vrrp"
 )
 
@@ -96,10 +96,7 @@ func (e *Engine) watchFile(ctx context.Context, f *config.TrackFile) {
 	tick := time.NewTicker(trackFilePoll)
 	defer tick.Stop()
 	for {
-		v := int64(0)
-		if data, err := os.ReadFile(f.File); err == nil {
-			v, _ = strconv.ParseInt(strings.TrimSpace(string(data)), 10, 64)
-		}
+		v := trackfile.Read(f.File)
 		if first || v != last {
 			first, last = false, v
 			e.sendTrack(ctx, trackEvent{kind: vrrp.TrackFile, name: f.Name, value: v})

@@ -8,13 +8,13 @@ import (
 	"context"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/vigil-ha/vigil/checkd/health"
+	"github.com/vigil-ha/vigil/checkd/probe"
 	"github.com/vigil-ha/vigil/config"
 	"github.com/vigil-ha/vigil/internal/script"
 	"github.com/vigil-ha/vigil/ipc"
@@ -168,10 +168,7 @@ func (t *Tracker) watchFile(ctx context.Context, f *config.TrackFile) {
 	tick := time.NewTicker(filePoll)
 	defer tick.Stop()
 	for {
-		v := int64(0)
-		if data, err := os.ReadFile(f.File); err == nil {
-			v, _ = strconv.ParseInt(strings.TrimSpace(string(data)), 10, 64)
-		}
+		v := probe.ReadTrackFile(f.File) // keepalived's reading: the leading number
 		if first || !known || v != last {
 			first, known, last = false, true, v
 			t.mu.Lock()

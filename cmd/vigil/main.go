@@ -34,6 +34,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			runCommand(),
 			checkConfigCommand(),
 			vrrpdCommand(),
+			genhashCommand(),
 			checkdCommand(),
 		}, controlCommands()...),
 		// Exit codes are decided by run, not by urfave/cli calling os.Exit.
