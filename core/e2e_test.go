@@ -17,21 +17,7 @@ import (
 
 var vigilBin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "vigil-core-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
-	}
-	vigilBin = filepath.Join(dir, "vigil")
-	if out, err := exec.Command("go", "build", "-o", vigilBin, "github.com/vigil-ha/vigil/cmd/vigil").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build vigil: %v\n%s", err, out)
-		os.Exit(2)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { lab.MainWithVigil(m, &vigilBin) }
 
 type node struct {
 	t      *testing.T
