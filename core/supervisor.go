@@ -368,27 +368,15 @@ func (s *Supervisor) writePidFile() error {
 // errNotRunning reports a command for a child that does not exist.
 var errNotRunning = errors.New("no such subsystem in this configuration")
 
-// TrackPlan is what vrrpd asks at start (TypeTrack request): whether checkd
-// runs its track scripts and files, and their latest results.
+// TrackPlan is what vrrpd asks at start (TypeTrack request): the latest
+// results of the scripts and files checkd runs for it.
 type TrackPlan struct {
-	External bool        `json:"external"`
-	Tracks   []ipc.Track `json:"tracks,omitempty"`
-}
-
-// checkdRunsTracks reports whether track scripts and files are checkd's job
-// in this configuration (else vrrpd runs them itself).
-func (s *Supervisor) checkdRunsTracks() bool {
-	for _, name := range s.wanted(s.config()) {
-		if name == "checkd" {
-			return true
-		}
-	}
-	return false
+	Tracks []ipc.Track `json:"tracks,omitempty"`
 }
 
 // trackPlan answers vrrpd's start-up request.
 func (s *Supervisor) trackPlan() TrackPlan {
-	p := TrackPlan{External: s.checkdRunsTracks()}
+	var p TrackPlan
 	s.mu.Lock()
 	for _, t := range s.tracks {
 		p.Tracks = append(p.Tracks, t)

@@ -44,11 +44,11 @@ type Options struct {
 	// Restore is the snapshot a previous vrrpd left (hitless restart,
 	// reload); nil for a cold start.
 	Restore *handover.Snapshot
-	// ExternalTracking leaves vrrp_script and track_file to checkd: their
-	// results arrive through ApplyTrack instead of runners in this
-	// process. Tracks gives their current states at start.
-	ExternalTracking bool
-	Tracks           []TrackResult
+	// Tracks gives the current states of tracked scripts and files at
+	// start. The engine runs no scripts itself: results arrive through
+	// ApplyTrack, from checkd (vigil run) or from checkd/tracker run
+	// in-process by the standalone command, so both behave the same.
+	Tracks []TrackResult
 }
 
 // TrackResult is the state of a tracked script or file, as checkd reports
@@ -90,7 +90,6 @@ type Engine struct {
 	garpWake    chan struct{}
 
 	restore  *handover.Snapshot
-	external bool
 	initial  []TrackResult
 	dirty    bool // state or priority changed since the last snapshot
 	lastSnap time.Time
@@ -258,14 +257,10 @@ func (e *Engine) Run(ctx context.Context) error {
 		go e.readLoop(fam, c)
 	}
 	go e.garpLoop(watchCtx)
-	if e.external {
-		// Known track states first, so instances start with the right
-		// priority (a restarted vrrpd must not flap on a failing script).
-		for _, t := range e.initial {
-			e.track(trackEventOf(t))
-		}
-	} else {
-		e.startTrackers(watchCtx)
+	// Known track states first, so instances start with the right
+	// priority (a restarted vrrpd must not flap on a failing script).
+	for _, t := range e.initial {
+		e.track(trackEventOf(t))
 	}
 
 	// vrrp_startup_delay holds a cold start back (keepalived's rule); a

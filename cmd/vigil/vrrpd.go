@@ -13,8 +13,10 @@ import (
 	"github.com/urfave/cli/v2"
 	"go.uber.org/zap"
 
+	"github.com/vigil-ha/vigil/checkd/tracker"
 	"github.com/vigil-ha/vigil/config"
 	"github.com/vigil-ha/vigil/internal/logging"
+	"github.com/vigil-ha/vigil/ipc"
 	"github.com/vigil-ha/vigil/vrrpd"
 	"github.com/vigil-ha/vigil/vrrpd/handover"
 )
@@ -81,6 +83,16 @@ func runVRRPD(c *cli.Context) error {
 			sw.write()
 		}
 	}()
+	// Track scripts and files run in-process with checkd's tracker, so a
+	// standalone vrrpd counts rise/fall exactly as under vigil run.
+	trk := tracker.New(cfg, log, nil, func(tr ipc.Track) {
+		tctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		_ = eng.ApplyTrack(tctx, tr)
+	})
+	trkDone := make(chan struct{})
+	go func() { defer close(trkDone); trk.Run(ctx) }()
+	defer func() { <-trkDone }()
 	log.Info("Starting VRRP child process", zap.String("config", path), zap.Int("instances", len(cfg.Instances)))
 	if err := eng.Run(ctx); err != nil {
 		log.Error("VRRP engine failed", zap.Error(err))

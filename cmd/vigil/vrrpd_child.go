@@ -90,7 +90,7 @@ func runVRRPDChild(log *zap.Logger) error {
 		return err
 	}
 	e, err := vrrpd.New(&cfg, vrrpd.Options{Logger: log, Reporter: childReporter{conn: s.conn, log: log}, Restore: restore,
-		ExternalTracking: plan.External, Tracks: plan.Tracks})
+		Tracks: plan.Tracks})
 	if err != nil {
 		return err
 	}
