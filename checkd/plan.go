@@ -110,15 +110,8 @@ type builder struct {
 	warned map[string]bool
 }
 
-func vsName(vs *config.VirtualServer) string {
-	if vs.Protocol != "" && vs.Kind() != "fwmark" {
-		return vs.String() + " " + vs.Protocol
-	}
-	return vs.String()
-}
-
 func (b *builder) realServer(vs *config.VirtualServer, rs *config.RealServer) {
-	v := vsName(vs)
+	v := vs.ID()
 	addr := netip.AddrPortFrom(rs.Address, rs.Port)
 	srv := RealServer{VirtualServer: v, Addr: addr, Weight: rs.Weight, Alpha: map[string]bool{}}
 	for i, ck := range rs.Checkers {

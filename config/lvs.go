@@ -267,6 +267,17 @@ func (vs *VirtualServer) String() string {
 	return lvsHostPort(vs.Address, vs.Port)
 }
 
+// ID names the virtual_server block in messages between subsystems
+// (checkd's real-server verdicts, lvsd's tables): String plus the protocol
+// for address-based services and groups, since keepalived allows the same
+// address and port once per protocol.
+func (vs *VirtualServer) ID() string {
+	if vs.Protocol != "" && vs.Kind() != "fwmark" {
+		return vs.String() + " " + vs.Protocol
+	}
+	return vs.String()
+}
+
 func newVirtualServer(pos Pos) *VirtualServer {
 	return &VirtualServer{
 		Quorum:         1,
