@@ -21,7 +21,7 @@ TEST_FUZZTIME_SHORT ?= 5s
 # verdicts with keepalived -t), ip (network namespaces), nft; and for the
 # IPVS tests in a VM (test/vm): QEMU, a static busybox, cpio, kmod (depmod,
 # modprobe), xz and zstd.
-APT_PACKAGES := keepalived iproute2 nftables qemu-system-x86 busybox-static cpio kmod xz-utils zstd
+APT_PACKAGES := keepalived iproute2 nftables ipvsadm qemu-system-x86 busybox-static cpio kmod xz-utils zstd
 
 # A sample to demonstrate check-config on: the real-world file from ../shared
 # when the repository sits beside it, else one kept in this repository.
@@ -66,6 +66,7 @@ test-deps:
 	command -v keepalived >/dev/null 2>&1 || missing="$$missing keepalived"; \
 	command -v ip >/dev/null 2>&1 || missing="$$missing ip"; \
 	command -v nft >/dev/null 2>&1 || missing="$$missing nft"; \
+	command -v ipvsadm >/dev/null 2>&1 || missing="$$missing ipvsadm"; \
 	command -v qemu-system-x86_64 >/dev/null 2>&1 || missing="$$missing qemu-system-x86_64"; \
 	cc=""; command -v cc >/dev/null 2>&1 || cc="gcc libc6-dev"; \
 	if [ -z "$$missing$$cc" ]; then echo "keepalived, ip, nft, qemu-system-x86_64, cc: present"; exit 0; fi; \
