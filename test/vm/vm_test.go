@@ -16,20 +16,33 @@ import (
 
 // TestIPVSSmokeInVM builds the IPVS smoke test as a static binary, runs it
 // in Debian's kernel under QEMU and checks that it really ran and passed
-// there (a skip inside the guest would also exit 0).
+// there (a skip inside the guest would also exit 0). The same boot runs the
+// host's dynamically linked ipvsadm in the guest (vmkit's HostBinaries).
 func TestIPVSSmokeInVM(t *testing.T) {
 	t.Parallel()
 	im := vmkit.Require(t)
-	out, rc := vmkit.GoTestInVM(t, "./ipvssmoke", nil, "-test.v", "-test.count=1", "-test.timeout=3m")
-	if rc != 0 {
-		t.Fatalf("the smoke test exited %d in the VM, want 0; guest console:\n%s", rc, out)
-	}
-	for _, want := range []string{
+	wants := []string{
 		"guest kernel " + im.KernelVersion,
 		"--- PASS: TestIPVSSmoke",
 		"--- PASS: TestSchedulers",
 		"\nPASS\n",
-	} {
+	}
+	var g vmkit.GuestOptions
+	const ipvsadm = "/usr/sbin/ipvsadm"
+	if _, err := os.Stat(ipvsadm); err == nil {
+		g.HostBinaries = []string{ipvsadm}
+		g.Env = []string{"VIGIL_VMTEST_IPVSADM=1"}
+		wants = append(wants, "--- PASS: TestIpvsadmHostBinary")
+	} else if os.Getenv("CI") == "true" {
+		t.Fatalf("%s: %v (make test-deps installs ipvsadm)", ipvsadm, err)
+	} else {
+		t.Logf("%s: %v; the guest runs no host binary (apt-get install ipvsadm)", ipvsadm, err)
+	}
+	out, rc := vmkit.GoTestInVMWith(t, "./ipvssmoke", g, "-test.v", "-test.count=1", "-test.timeout=3m")
+	if rc != 0 {
+		t.Fatalf("the smoke test exited %d in the VM, want 0; guest console:\n%s", rc, out)
+	}
+	for _, want := range wants {
 		if !strings.Contains(out, want) {
 			t.Fatalf("guest output lacks %q; guest console:\n%s", want, out)
 		}

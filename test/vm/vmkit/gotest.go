@@ -58,6 +58,26 @@ func Require(t testing.TB) *Image {
 // VIGIL_IN_VM=1, or this test would run them recursively.
 func GoTestInVM(t testing.TB, pkgDir string, env []string, args ...string) (string, int) {
 	t.Helper()
+	return GoTestInVMWith(t, pkgDir, GuestOptions{Env: env}, args...)
+}
+
+// GuestOptions are what GoTestInVMWith passes to the guest besides the test
+// binary: see the RunOptions fields of the same names.
+type GuestOptions struct {
+	// Env adds KEY=VALUE pairs to the test binary's environment.
+	Env []string
+	// HostBinaries are host programs (absolute paths) copied into the
+	// guest at the same paths with their libraries and dynamic loader.
+	HostBinaries []string
+	// HostFiles are extra host files (absolute paths) copied likewise.
+	HostFiles []string
+}
+
+// GoTestInVMWith is GoTestInVM with host programs and files in the guest,
+// e.g. GuestOptions{HostBinaries: []string{"/usr/sbin/ipvsadm"}}. A missing
+// host program fails t: check for it (and skip) before calling.
+func GoTestInVMWith(t testing.TB, pkgDir string, g GuestOptions, args ...string) (string, int) {
+	t.Helper()
 	im := Require(t)
 	goTool, err := exec.LookPath("go")
 	if err != nil {
@@ -79,7 +99,10 @@ func GoTestInVM(t testing.TB, pkgDir string, env []string, args ...string) (stri
 	}
 
 	var out bytes.Buffer
-	res, err := Run(ctx, im, bin, args, RunOptions{Stdout: &out, Stderr: &out, Env: env, WorkDir: mustAbs(t, pkgDir)})
+	res, err := Run(ctx, im, bin, args, RunOptions{
+		Stdout: &out, Stderr: &out, Env: g.Env, WorkDir: mustAbs(t, pkgDir),
+		HostBinaries: g.HostBinaries, HostFiles: g.HostFiles,
+	})
 	if err != nil {
 		t.Fatalf("run %s in the VM: %v\nguest console:\n%s", pkgDir, err, out.String())
 	}

@@ -57,6 +57,15 @@ type RunOptions struct {
 	// copied into the guest's working directory (/vmtest/work), as go test
 	// runs a test binary in its package directory.
 	WorkDir string
+	// HostBinaries are absolute paths of host programs, dynamically linked
+	// ones included, copied into the guest at the same paths together with
+	// every library `ldd` lists and the dynamic loader, each at the path ldd
+	// prints with the content of the resolved file (see HostClosure). The
+	// guest's PATH is /usr/sbin:/usr/bin:/sbin:/bin, as on the host.
+	HostBinaries []string
+	// HostFiles are absolute paths of extra host files (data, configuration)
+	// copied into the guest at the same paths, symlinks resolved.
+	HostFiles []string
 }
 
 // Result describes a finished run.
@@ -106,8 +115,12 @@ func Run(ctx context.Context, im *Image, binary string, args []string, opt RunOp
 		return res, err
 	}
 	defer os.RemoveAll(tmp)
+	hostFiles, err := HostClosure(ctx, opt.HostBinaries, opt.HostFiles)
+	if err != nil {
+		return res, err
+	}
 	initrd := filepath.Join(tmp, "initrd")
-	if err := buildRunInitrd(initrd, im, binary, args, nonce, opt); err != nil {
+	if err := buildRunInitrd(initrd, im, binary, args, nonce, opt, hostFiles); err != nil {
 		return res, err
 	}
 
@@ -213,8 +226,8 @@ func chooseAccel() ([]string, string) {
 
 // buildRunInitrd writes a copy of the base initramfs followed by an
 // uncompressed archive holding /vmtest: the binary, its run script, the
-// nonce and testdata/.
-func buildRunInitrd(path string, im *Image, binary string, args []string, nonce string, opt RunOptions) error {
+// nonce and testdata/, then the host files.
+func buildRunInitrd(path string, im *Image, binary string, args []string, nonce string, opt RunOptions, hostFiles []HostFile) error {
 	return writeFileAtomic(path, 0o600, func(w io.Writer) error {
 		base, err := os.Open(im.InitrdPath())
 		if err != nil {
@@ -251,6 +264,9 @@ func buildRunInitrd(path string, im *Image, binary string, args []string, nonce 
 			if err := addTestdata(c, opt.WorkDir); err != nil {
 				return err
 			}
+		}
+		if err := addHostFiles(c, hostFiles); err != nil {
+			return err
 		}
 		return c.Close()
 	})

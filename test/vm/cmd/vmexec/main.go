@@ -8,7 +8,10 @@
 // cache as vmprep does. Exit status: the guest's, parsed only from the
 // marker line with this run's nonce; 125 when the harness itself failed
 // (no marker, timeout, missing tools). Environment: VIGIL_VM_TIMEOUT (Go
-// duration, default 300s), VIGIL_VM_ACCEL=tcg, VIGIL_VM_CACHE; the host's
+// duration, default 300s), VIGIL_VM_ACCEL=tcg, VIGIL_VM_CACHE,
+// VIGIL_VM_HOST_BINARIES and VIGIL_VM_HOST_FILES (colon-separated absolute
+// paths of host programs and files to copy into the guest, see
+// vmkit.RunOptions); the host's
 // other VIGIL_* variables are passed to the test binary. See
 // test/vm/README.md.
 package main
@@ -18,6 +21,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -47,7 +51,11 @@ func run(binary string, args []string) int {
 		return harnessFailed
 	}
 	wd, _ := os.Getwd()
-	res, err := vmkit.Run(ctx, im, binary, args, vmkit.RunOptions{WorkDir: wd})
+	res, err := vmkit.Run(ctx, im, binary, args, vmkit.RunOptions{
+		WorkDir:      wd,
+		HostBinaries: pathList(os.Getenv("VIGIL_VM_HOST_BINARIES")),
+		HostFiles:    pathList(os.Getenv("VIGIL_VM_HOST_FILES")),
+	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "vmexec: %v\n", err)
 		return harnessFailed
@@ -57,4 +65,15 @@ func run(binary string, args []string) int {
 			res.ExitCode, im.KernelVersion, res.Accel, res.Duration.Round(100*time.Millisecond))
 	}
 	return res.ExitCode
+}
+
+// pathList splits a colon-separated list, dropping empty entries.
+func pathList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ":") {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
