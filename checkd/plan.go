@@ -52,6 +52,9 @@ type RealServer struct {
 	Weight        int
 	Checkers      []string
 	Alpha         map[string]bool // checker ID -> starts DOWN
+	// NotifyUp and NotifyDown run when the server comes alive or dies
+	// (nil: none, or refused by the script-security gate).
+	NotifyUp, NotifyDown *script.Cmd
 }
 
 // Plan is the real-server side of what checkd runs for a configuration
@@ -114,6 +117,8 @@ func (b *builder) realServer(vs *config.VirtualServer, rs *config.RealServer) {
 	v := vs.ID()
 	addr := netip.AddrPortFrom(rs.Address, rs.Port)
 	srv := RealServer{VirtualServer: v, Addr: addr, Weight: rs.Weight, Alpha: map[string]bool{}}
+	srv.NotifyUp = b.notify(rs.NotifyUp, fmt.Sprintf("notify_up of real server %s in %s", addr, v))
+	srv.NotifyDown = b.notify(rs.NotifyDown, fmt.Sprintf("notify_down of real server %s in %s", addr, v))
 	for i, ck := range rs.Checkers {
 		base := fmt.Sprintf("%s/%s/%s[%d]", v, addr, ck.Type, i)
 		hc := health.CheckerConfig{
@@ -135,6 +140,24 @@ func (b *builder) realServer(vs *config.VirtualServer, rs *config.RealServer) {
 		}
 	}
 	b.plan.RealServers = append(b.plan.RealServers, srv)
+}
+
+// NotifyTimeout bounds a real server's notify script; keepalived has no
+// limit, but a hung script must not hold later notifications forever.
+const NotifyTimeout = 30 * time.Second
+
+// notify resolves a notify_up/notify_down script, or nil when there is
+// none or the security gate refuses it (recorded in Refused).
+func (b *builder) notify(sc *config.Script, usedBy string) *script.Cmd {
+	if sc == nil || len(sc.Args) == 0 {
+		return nil
+	}
+	if why := b.allowed(sc.Args[0], usedBy); why != "" {
+		b.plan.Refused = append(b.plan.Refused, usedBy+": "+why)
+		return nil
+	}
+	user, group := b.gate.RunAs("", "")
+	return &script.Cmd{Args: sc.Args, Timeout: NotifyTimeout, User: user, Group: group}
 }
 
 func conn(co config.ConnOpts) probe.Conn {

@@ -382,6 +382,10 @@ func (c *child) handler() ipc.Handler {
 				if c.name == "checkd" {
 					c.s.routeTrack(body)
 				}
+			case ipc.TypeBackend:
+				if c.name == "checkd" {
+					c.s.routeBackend(body)
+				}
 			}
 		},
 		Request: func(ctx context.Context, t ipc.Type, body json.RawMessage) (any, error) {
@@ -400,6 +404,8 @@ func (c *child) handler() ipc.Handler {
 				return nil, nil
 			case ipc.TypeTrack:
 				return c.s.trackPlan(), nil
+			case ipc.TypeBackend:
+				return c.s.Backends(), nil
 			}
 			return nil, fmt.Errorf("core: %s asked for %v, which the parent does not serve", c.name, t)
 		},

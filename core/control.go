@@ -28,6 +28,8 @@ type Status struct {
 	Children []ChildStatus   `json:"children"`
 	VRRP     json.RawMessage `json:"vrrp,omitempty"`     // vrrpd's own status, when it runs
 	StandIn  *standInStatus  `json:"stand_in,omitempty"` // adverts sent for an absent vrrpd
+	// Backends are the checked real servers as checkd last reported them.
+	Backends []ipc.Backend `json:"real_servers,omitempty"`
 }
 
 type standInStatus struct {
@@ -160,6 +162,7 @@ func (s *Supervisor) status(ctx context.Context) Status {
 			cancel()
 		}
 	}
+	st.Backends = s.Backends()
 	if sent, errs := s.standIn.Counts(); sent+errs > 0 {
 		st.StandIn = &standInStatus{Sent: sent, Errors: errs}
 	}

@@ -15,8 +15,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -55,6 +57,7 @@ type Supervisor struct {
 	vrrpSnap *handover.Snapshot         // vrrpd's last snapshot
 	snaps    map[string]json.RawMessage // other children's last snapshots (opaque)
 	tracks   map[string]ipc.Track       // latest track results from checkd, by kind/name
+	backends map[string]ipc.Backend     // latest real-server states from checkd, by Backend.Key
 	standIn  handover.StandIn
 	started  time.Time
 	stopping bool
@@ -109,7 +112,7 @@ func New(opts Options) (*Supervisor, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Supervisor{opts: opts, log: opts.Logger, cfg: cfg, children: map[string]*child{}, tracks: map[string]ipc.Track{}, snaps: map[string]json.RawMessage{},
+	return &Supervisor{opts: opts, log: opts.Logger, cfg: cfg, children: map[string]*child{}, tracks: map[string]ipc.Track{}, backends: map[string]ipc.Backend{}, snaps: map[string]json.RawMessage{},
 		started: time.Now(), reloadReq: make(chan chan error), stopReq: make(chan struct{})}, nil
 }
 
@@ -164,7 +167,7 @@ func (s *Supervisor) Run(ctx context.Context) error {
 // wanted lists the children a configuration needs, in start order.
 func (s *Supervisor) wanted(cfg *config.Config) []string {
 	var out []string
-	if tracksSomething(cfg) {
+	if tracksSomething(cfg) || checksSomething(cfg) {
 		// Health checks first: vrrpd then starts with known track states.
 		out = append(out, "checkd")
 	}
@@ -186,6 +189,18 @@ func tracksSomething(cfg *config.Config) bool {
 	for _, g := range cfg.SyncGroups {
 		if len(g.TrackScripts) > 0 || len(g.TrackFiles) > 0 {
 			return true
+		}
+	}
+	return false
+}
+
+// checksSomething reports whether a real server has a health checker.
+func checksSomething(cfg *config.Config) bool {
+	for _, vs := range cfg.VirtualServers {
+		for _, rs := range vs.RealServers {
+			if len(rs.Checkers) > 0 {
+				return true
+			}
 		}
 	}
 	return false
@@ -242,6 +257,7 @@ func (s *Supervisor) reload() error {
 	}
 	s.mu.Lock()
 	s.cfg = cfg
+	pruneBackends(s.backends, cfg)
 	children := make([]*child, 0, len(s.children))
 	for _, c := range s.children {
 		children = append(children, c)
@@ -405,6 +421,55 @@ func (s *Supervisor) routeTrack(body json.RawMessage) {
 	if conn != nil {
 		// A vrrpd starting right now gets it in its start-up request.
 		_ = conn.Notify(ipc.TypeTrack, t)
+	}
+}
+
+// routeBackend keeps a real server's state and passes it to lvsd.
+func (s *Supervisor) routeBackend(body json.RawMessage) {
+	var b ipc.Backend
+	if err := json.Unmarshal(body, &b); err != nil {
+		s.log.Warn("bad real server state", zap.Error(err))
+		return
+	}
+	s.mu.Lock()
+	s.backends[b.Key()] = b
+	lvs := s.children["lvsd"]
+	s.mu.Unlock()
+	if lvs == nil {
+		return
+	}
+	lvs.mu.Lock()
+	conn := lvs.conn
+	lvs.mu.Unlock()
+	if conn != nil {
+		_ = conn.Notify(ipc.TypeBackend, b)
+	}
+}
+
+// Backends returns the latest state of every checked real server, sorted.
+func (s *Supervisor) Backends() []ipc.Backend {
+	s.mu.Lock()
+	out := make([]ipc.Backend, 0, len(s.backends))
+	for _, b := range s.backends {
+		out = append(out, b)
+	}
+	s.mu.Unlock()
+	slices.SortFunc(out, func(a, b ipc.Backend) int { return strings.Compare(a.Key(), b.Key()) })
+	return out
+}
+
+// pruneBackends forgets real servers a new configuration no longer has.
+func pruneBackends(m map[string]ipc.Backend, cfg *config.Config) {
+	keep := map[string]bool{}
+	for _, vs := range cfg.VirtualServers {
+		for _, rs := range vs.RealServers {
+			keep[ipc.Backend{VirtualServer: vs.ID(), Server: netip.AddrPortFrom(rs.Address, rs.Port)}.Key()] = true
+		}
+	}
+	for k := range m {
+		if !keep[k] {
+			delete(m, k)
+		}
 	}
 }
 

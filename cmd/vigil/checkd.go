@@ -4,20 +4,27 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
 	"go.uber.org/zap"
 
+	"github.com/vigil-ha/vigil/checkd"
 	"github.com/vigil-ha/vigil/checkd/tracker"
 	"github.com/vigil-ha/vigil/config"
 	"github.com/vigil-ha/vigil/internal/logging"
+	"github.com/vigil-ha/vigil/internal/script"
 	"github.com/vigil-ha/vigil/ipc"
 )
 
 // snapshotEvery bounds how often checkd sends its counters to the parent.
 const checkdSnapshotEvery = 200 * time.Millisecond
+
+// saveGap is the least time between two snapshots (and so the most a
+// real server's change waits before it is reported).
+const saveGap = 20 * time.Millisecond
 
 // checkdCommand is the health checker, run by `vigil run` as a child.
 func checkdCommand() *cli.Command {
@@ -57,18 +64,53 @@ func runCheckdChild(log *zap.Logger) error {
 	if err := s.request(ipc.TypeConfig, &cfg); err != nil {
 		return err
 	}
-	var restore *tracker.State
+	var restore *checkdState
 	if err := s.request(ipc.TypeRestore, &restore); err != nil {
 		return err
 	}
-	t := tracker.New(&cfg, log, restore, func(tr ipc.Track) {
+	var trackRestore *tracker.State
+	var serverRestore *checkd.RunnerState
+	if restore != nil {
+		trackRestore, serverRestore = &restore.State, restore.Servers
+	}
+	t := tracker.New(&cfg, log, trackRestore, func(tr ipc.Track) {
 		if err := s.conn.Notify(ipc.TypeTrack, tr); err != nil {
 			log.Warn("track result not sent", zap.Error(err))
 		}
 	})
+	plan := checkd.Build(&cfg, checkd.Env{Gate: &script.Gate{Enforce: cfg.Global.EnableScriptSecurity, Log: log,
+		User: scriptUser(&cfg), Group: scriptGroup(&cfg)}})
+	for _, why := range plan.Refused {
+		log.Error("checker disabled", zap.String("reason", why))
+	}
+	for _, w := range plan.Warnings {
+		log.Warn(w)
+	}
+	r := checkd.NewRunner(plan, log, serverRestore, func(b ipc.Backend) {
+		if err := s.conn.Notify(ipc.TypeBackend, b); err != nil {
+			log.Warn("real server state not sent", zap.Error(err))
+		}
+	})
 	log.Info("Starting Healthcheck child process", zap.Int("vrrp_scripts", len(cfg.Scripts)),
+		zap.Int("checkers", len(plan.Checkers)), zap.Int("real_servers", len(plan.RealServers)),
 		zap.Bool("resuming", restore != nil))
+	state := func() (checkdState, bool) {
+		ts, c1 := t.State()
+		rs, c2 := r.State()
+		return checkdState{State: ts, Servers: &rs}, c1 || c2
+	}
+	// A change is saved in the parent before it is reported (or its
+	// notify script run), so a checkd killed in between cannot forget a
+	// verdict it announced: the next one re-announces it, at most once.
+	save := func(force bool) {
+		if st, changed := state(); changed || force {
+			_ = s.conn.Notify(ipc.TypeSnapshot, st)
+		}
+		r.Flush()
+	}
+	loopDone := make(chan struct{})
 	go func() {
+		defer close(loopDone)
 		tick := time.NewTicker(checkdSnapshotEvery)
 		defer tick.Stop()
 		for {
@@ -76,14 +118,46 @@ func runCheckdChild(log *zap.Logger) error {
 			case <-s.ctx.Done():
 				return
 			case <-tick.C:
-				if st, changed := t.State(); changed {
-					_ = s.conn.Notify(ipc.TypeSnapshot, st)
-				}
+			case <-r.Changed():
+			}
+			save(false)
+			// At most one snapshot per saveGap: a mass outage coalesces
+			// into a few snapshots instead of one per server.
+			select {
+			case <-s.ctx.Done():
+				return
+			case <-time.After(saveGap):
 			}
 		}
 	}()
-	t.Run(s.ctx)
-	st, _ := t.State()
-	_ = s.conn.Notify(ipc.TypeSnapshot, st)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); t.Run(s.ctx) }()
+	go func() { defer wg.Done(); r.Run(s.ctx) }()
+	wg.Wait()
+	<-loopDone
+	save(true)
+	r.Close()
 	return nil
+}
+
+// checkdState is checkd's snapshot: the tracker's counters (inline, the
+// format of earlier versions) and the real-server checkers' verdicts.
+type checkdState struct {
+	tracker.State
+	Servers *checkd.RunnerState `json:"servers,omitempty"`
+}
+
+func scriptUser(cfg *config.Config) string {
+	if su := cfg.Global.ScriptUser; su != nil {
+		return su.User
+	}
+	return ""
+}
+
+func scriptGroup(cfg *config.Config) string {
+	if su := cfg.Global.ScriptUser; su != nil {
+		return su.Group
+	}
+	return ""
 }

@@ -187,6 +187,24 @@ func statusCommand() *cli.Command {
 				}
 				fmt.Fprintln(w)
 			}
+			if len(st.Backends) > 0 {
+				fmt.Fprintln(w, "VIRTUAL SERVER\tREAL SERVER\tHEALTH\tWEIGHT\tFAILED CHECKS")
+				for _, b := range st.Backends {
+					health := "up"
+					switch {
+					case !b.Alive:
+						health = "down"
+					case !b.Decided:
+						health = "up (checking)"
+					}
+					failed := strings.Join(b.Failed, " ")
+					if failed == "" {
+						failed = "-"
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\n", b.VirtualServer, b.Server, health, b.Weight, failed)
+				}
+				fmt.Fprintln(w)
+			}
 			fmt.Fprintln(w, "CHILD\tSTATE\tPID\tUPTIME\tRESTARTS\tLAST EXIT")
 			for _, ch := range st.Children {
 				pid := "-"
