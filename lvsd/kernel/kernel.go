@@ -184,9 +184,9 @@ func (b *Backend) drop() {
 
 // transient reports whether err may be the handle's fault rather than the
 // kernel's answer to the request: anything but the errnos IPVS uses to
-// refuse a request. ENOENT counts as transient because generic netlink
-// answers it for an unknown family id (after a module reload); IPVS also
-// uses it for an unknown scheduler, which then fails again on the retry.
+// refuse a request. ENOENT is ambiguous: generic netlink answers it for an
+// unknown family id (after a module reload), IPVS for a missing
+// destination or scheduler; do tells them apart by looking the id up.
 func transient(err error) bool {
 	if errors.Is(err, ipvs.ErrNoIPVS) || errors.Is(err, errClosed) {
 		return false
@@ -200,6 +200,13 @@ func transient(err error) bool {
 		}
 	}
 	return true
+}
+
+// staleFamily reports whether an ENOENT came from generic netlink (our
+// family id is no longer IPVS's) rather than from IPVS itself.
+func (b *Backend) staleFamily() bool {
+	fam, err := resolveFamily()
+	return err != nil || fam != b.family
 }
 
 // do runs fn on the handle, opening one if needed; after a transient
@@ -226,6 +233,9 @@ func (b *Backend) do(ctx context.Context, fn func(*mipvs.Handle) error) (retried
 	err = b.call(ctx, fn)
 	if err == nil || !transient(err) || ctx.Err() != nil {
 		return false, err
+	}
+	if errors.Is(err, syscall.ENOENT) && !b.staleFamily() {
+		return false, err // IPVS's own answer
 	}
 	first := err
 	b.drop()
@@ -397,7 +407,8 @@ func (b *Backend) apply(ctx context.Context, op ipvs.Op) error {
 		// may have been applied: the retry then finds its own work done.
 		switch {
 		case (op.Kind == ipvs.AddService || op.Kind == ipvs.AddDest) && errors.Is(err, syscall.EEXIST),
-			(op.Kind == ipvs.DelService || op.Kind == ipvs.DelDest) && errors.Is(err, syscall.ESRCH):
+			op.Kind == ipvs.DelService && errors.Is(err, syscall.ESRCH),
+			op.Kind == ipvs.DelDest && errors.Is(err, syscall.ENOENT):
 			return nil
 		}
 	}
