@@ -221,7 +221,7 @@ func checkDest(s Service, d Destination) error {
 		return syscall.ERANGE
 	}
 	switch d.Method {
-	case "NAT", "DR", "TUN", "Local":
+	case "NAT", "DR", "TUN":
 	default:
 		return syscall.EINVAL
 	}

@@ -16,10 +16,13 @@
 // Adds come before deletes so that no service passes through an empty
 // destination list while its membership is replaced: when the quorum is
 // lost the sorry server is added before the real servers leave, and when
-// it is regained the real servers are back before the sorry server goes
-// (keepalived's perform_quorum_state does the same, adding first). Weight
-// updates come after adds and before deletes for the same reason: the
-// servers that stay are weighted up before the ones that go are removed.
+// it is regained the real servers are back before the sorry server goes.
+// This is deliberately unlike keepalived, whose update_quorum_state
+// removes first (perform_quorum_state(vs, false) then adds the sorry
+// server; deletes the sorry server then perform_quorum_state(vs, true)),
+// leaving a moment with no destination. Weight updates come after adds
+// and before deletes for the same reason: the servers that stay are
+// weighted up before the ones that go are removed.
 // Whole services go last; deleting one takes its destinations with it
 // (ip_vs_del_service), so Diff never emits DelDest for them.
 //
