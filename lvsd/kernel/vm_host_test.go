@@ -15,6 +15,7 @@ var guestTests = []string{
 	"TestGuestErrors",
 	"TestGuestRecover",
 	"TestGuestRestart",
+	"TestGuestTraffic",
 }
 
 // TestKernelInVM runs every TestGuest* test of this package in one boot of
