@@ -16,6 +16,7 @@ var guestTests = []string{
 	"TestGuestRecover",
 	"TestGuestRestart",
 	"TestGuestTraffic",
+	"TestGuestReconcile",
 }
 
 // TestKernelInVM runs every TestGuest* test of this package in one boot of
