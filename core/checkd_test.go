@@ -182,6 +182,11 @@ func TestCheckdRealServers(t *testing.T) {
 	if err != nil || !strings.Contains(out, "198.18.2.2:8081") || !strings.Contains(out, "TCP_CHECK") {
 		t.Fatalf("vigil status lacks the real servers (%v):\n%s", err, out)
 	}
+	// This kernel has no IPVS: lvsd says so, and checkd works regardless.
+	js, _ := c.a.vigil("status", "--json")
+	if !strings.Contains(js, `"lvs":{"error":"IPVS unavailable`) {
+		t.Errorf("vigil status --json does not report the missing IPVS from lvsd:\n%s", js)
+	}
 
 	ln.Close()
 	want("9090 stops", map[int]string{9090: "down w2"})

@@ -94,6 +94,13 @@ func (c *child) run() {
 	var backoff time.Duration
 	for {
 		reason, err := c.once()
+		if reason == "" && c.exitedCleanly() {
+			// A child exits 0 unasked only on SIGTERM, and SIGTERM
+			// usually went to the whole process group (systemd, a
+			// terminal): give our own shutdown a moment to begin
+			// rather than restarting a child it would have to stop.
+			c.waitForShutdown(time.Second)
+		}
 		if c.stopping() {
 			c.setState(stateStopped)
 			return
@@ -160,7 +167,28 @@ func (c *child) stopping() bool {
 	case <-c.stopCh:
 		return true
 	default:
-		return false
+	}
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	return c.s.stopping
+}
+
+// exitedCleanly reports whether the last incarnation exited with status 0.
+func (c *child) exitedCleanly() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lastExit == "exit code 0"
+}
+
+// waitForShutdown waits up to d for the supervisor to start stopping.
+func (c *child) waitForShutdown(d time.Duration) {
+	deadline := time.Now().Add(d)
+	for !c.stopping() && time.Now().Before(deadline) {
+		select {
+		case <-c.stopCh:
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
 }
 

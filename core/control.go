@@ -27,6 +27,7 @@ type Status struct {
 	RunDir   string          `json:"run_dir"`
 	Children []ChildStatus   `json:"children"`
 	VRRP     json.RawMessage `json:"vrrp,omitempty"`     // vrrpd's own status, when it runs
+	LVS      json.RawMessage `json:"lvs,omitempty"`      // lvsd's own status (the IPVS tables), when it runs
 	StandIn  *standInStatus  `json:"stand_in,omitempty"` // adverts sent for an absent vrrpd
 	// Backends are the checked real servers as checkd last reported them.
 	Backends []ipc.Backend `json:"real_servers,omitempty"`
@@ -144,29 +145,39 @@ func (s *Supervisor) status(ctx context.Context) Status {
 			children = append(children, c)
 		}
 	}
-	vrrp := s.children["vrrpd"]
+	vrrp, lvs := s.children["vrrpd"], s.children["lvsd"]
 	s.mu.Unlock()
 	for _, c := range children {
 		st.Children = append(st.Children, c.status())
 	}
-	if vrrp != nil {
-		vrrp.mu.Lock()
-		conn := vrrp.conn
-		vrrp.mu.Unlock()
-		if conn != nil {
-			var raw json.RawMessage
-			cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-			if err := conn.Request(cctx, ipc.TypeStatus, nil, &raw); err == nil {
-				st.VRRP = raw
-			}
-			cancel()
-		}
-	}
+	st.VRRP = childStatus(ctx, vrrp)
+	st.LVS = childStatus(ctx, lvs)
 	st.Backends = s.Backends()
 	if sent, errs := s.standIn.Counts(); sent+errs > 0 {
 		st.StandIn = &standInStatus{Sent: sent, Errors: errs}
 	}
 	return st
+}
+
+// childStatus asks a running child for its own status (nil if it cannot
+// answer within two seconds).
+func childStatus(ctx context.Context, c *child) json.RawMessage {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	conn := c.conn
+	c.mu.Unlock()
+	if conn == nil {
+		return nil
+	}
+	var raw json.RawMessage
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := conn.Request(cctx, ipc.TypeStatus, nil, &raw); err != nil {
+		return nil
+	}
+	return raw
 }
 
 // WriteDump writes the daemon's status as JSON into the run directory

@@ -174,7 +174,10 @@ func (s *Supervisor) wanted(cfg *config.Config) []string {
 	if len(cfg.Instances) > 0 {
 		out = append(out, "vrrpd")
 	}
-	// lvsd and the arbiter agent join here as they are built.
+	if len(cfg.VirtualServers) > 0 {
+		out = append(out, "lvsd")
+	}
+	// The arbiter agent joins here when it is built.
 	return out
 }
 

@@ -36,6 +36,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			vrrpdCommand(),
 			genhashCommand(),
 			checkdCommand(),
+			lvsdCommand(),
 		}, controlCommands()...),
 		// Exit codes are decided by run, not by urfave/cli calling os.Exit.
 		ExitErrHandler: func(*cli.Context, error) {},
