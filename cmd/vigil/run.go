@@ -16,6 +16,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/vigil-ha/vigil/core"
+	"github.com/vigil-ha/vigil/lvsd"
+	"github.com/vigil-ha/vigil/lvsd/ipvs"
 	"github.com/vigil-ha/vigil/internal/logging"
 	"github.com/vigil-ha/vigil/ipc"
 )
@@ -144,10 +146,13 @@ func controlCommands() []*cli.Command {
 func statusCommand() *cli.Command {
 	return &cli.Command{
 		Name: "status", Usage: "show instances, VIPs, peers and children",
-		Flags: []cli.Flag{runDirFlag(), &cli.BoolFlag{Name: "json", Usage: "print JSON"}},
+		Flags: []cli.Flag{runDirFlag(), &cli.BoolFlag{Name: "json", Usage: "print JSON"},
+			&cli.BoolFlag{Name: "stats", Usage: "IPVS counters instead of weights (as ipvsadm -Ln --stats)"},
+			&cli.BoolFlag{Name: "rate", Usage: "IPVS rates instead of weights (as ipvsadm -Ln --rate)"}},
 		Action: func(c *cli.Context) error {
 			var st struct {
 				core.Status
+				LVS *lvsd.Status `json:"lvs"`
 				VRRP *struct {
 					Instances []struct {
 						Name              string   `json:"name"`
@@ -204,6 +209,18 @@ func statusCommand() *cli.Command {
 					fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\n", b.VirtualServer, b.Server, health, b.Weight, failed)
 				}
 				fmt.Fprintln(w)
+			}
+			if err := w.Flush(); err != nil {
+				return err
+			}
+			if st.LVS != nil {
+				if st.LVS.Error != "" {
+					fmt.Fprintf(c.App.Writer, "IPVS: %s\n", st.LVS.Error)
+				}
+				if err := ipvs.Format(c.App.Writer, st.LVS.Services, ipvs.FormatOptions{Stats: c.Bool("stats"), Rate: c.Bool("rate")}); err != nil {
+					return err
+				}
+				fmt.Fprintln(c.App.Writer)
 			}
 			fmt.Fprintln(w, "CHILD\tSTATE\tPID\tUPTIME\tRESTARTS\tLAST EXIT")
 			for _, ch := range st.Children {
