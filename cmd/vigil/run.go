@@ -16,10 +16,10 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/vigil-ha/vigil/core"
-	"github.com/vigil-ha/vigil/lvsd"
-	"github.com/vigil-ha/vigil/lvsd/ipvs"
 	"github.com/vigil-ha/vigil/internal/logging"
 	"github.com/vigil-ha/vigil/ipc"
+	"github.com/vigil-ha/vigil/lvsd"
+	"github.com/vigil-ha/vigil/lvsd/ipvs"
 )
 
 // defaultRunDir holds the pid file, control socket and snapshots.
@@ -152,7 +152,7 @@ func statusCommand() *cli.Command {
 		Action: func(c *cli.Context) error {
 			var st struct {
 				core.Status
-				LVS *lvsd.Status `json:"lvs"`
+				LVS  *lvsd.Status `json:"lvs"`
 				VRRP *struct {
 					Instances []struct {
 						Name              string   `json:"name"`
