@@ -52,6 +52,9 @@ type RealServer struct {
 	Weight        int
 	Checkers      []string
 	Alpha         map[string]bool // checker ID -> starts DOWN
+	// SuspendAddr, when valid, is the virtual address of an ha_suspend
+	// virtual server: the checkers pause while this host does not hold it.
+	SuspendAddr netip.Addr
 	// NotifyUp and NotifyDown run when the server comes alive or dies
 	// (nil: none, or refused by the script-security gate).
 	NotifyUp, NotifyDown *script.Cmd
@@ -117,6 +120,9 @@ func (b *builder) realServer(vs *config.VirtualServer, rs *config.RealServer) {
 	v := vs.ID()
 	addr := netip.AddrPortFrom(rs.Address, rs.Port)
 	srv := RealServer{VirtualServer: v, Addr: addr, Weight: rs.Weight, Alpha: map[string]bool{}}
+	if vs.HASuspend && vs.Kind() == "address" {
+		srv.SuspendAddr = vs.Address.Unmap()
+	}
 	srv.NotifyUp = b.notify(rs.NotifyUp, fmt.Sprintf("notify_up of real server %s in %s", addr, v))
 	srv.NotifyDown = b.notify(rs.NotifyDown, fmt.Sprintf("notify_down of real server %s in %s", addr, v))
 	for i, ck := range rs.Checkers {

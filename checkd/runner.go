@@ -3,6 +3,7 @@ package checkd
 import (
 	"context"
 	"math/rand/v2"
+	"net/netip"
 	"slices"
 	"sync"
 	"time"
@@ -66,10 +67,11 @@ type runChecker struct {
 
 type runServer struct {
 	RealServer
-	h    *health.Server
-	ran  map[string]bool // checker ID -> has reached a verdict
-	last ipc.Backend
-	sent bool
+	suspended bool // ha_suspend: the virtual address is not here
+	h         *health.Server
+	ran       map[string]bool // checker ID -> has reached a verdict
+	last      ipc.Backend
+	sent      bool
 }
 
 // NewRunner prepares the plan's checkers; restore (may be nil) resumes a
@@ -146,9 +148,8 @@ func (r *Runner) Run(ctx context.Context) {
 	}
 	slices.Sort(ids)
 	for _, id := range ids {
-		rc := r.checkers[id]
-		if err := s.Add(sched.Check{ID: id, Probe: rc.Probe, Machine: lockedMachine{rc.m, &r.mm}, Timeout: rc.Timeout}); err != nil {
-			r.log.Error("checker not scheduled", zap.String("checker", id), zap.Error(err))
+		if rc := r.checkers[id]; !rc.srv.suspended {
+			r.add(rc)
 		}
 	}
 	r.mu.Unlock()
@@ -167,6 +168,56 @@ func (r *Runner) Run(ctx context.Context) {
 		}
 	}
 	r.mu.Unlock()
+}
+
+// add schedules a checker. Called with r.mu held.
+func (r *Runner) add(rc *runChecker) {
+	if err := r.sched.Add(sched.Check{ID: rc.ID, Probe: rc.Probe, Machine: lockedMachine{rc.m, &r.mm}, Timeout: rc.Timeout}); err != nil {
+		r.log.Error("checker not scheduled", zap.String("checker", rc.ID), zap.Error(err))
+	}
+}
+
+// SetHeld tells the runner which addresses this host holds now: the
+// checkers of an ha_suspend virtual server run only while its address is
+// here ("suspend healthchecker's activity when the VS's IP is not
+// present"); a suspended server keeps its last verdict. It may be called
+// before Run.
+func (r *Runner) SetHeld(held map[netip.Addr]bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopped {
+		return
+	}
+	now := time.Now()
+	for _, srv := range r.servers {
+		if !srv.SuspendAddr.IsValid() || srv.suspended == !held[srv.SuspendAddr] {
+			continue
+		}
+		srv.suspended = !srv.suspended
+		word := "Resuming"
+		if srv.suspended {
+			word = "Suspending"
+		}
+		r.log.Info(word+" checkers of real server (ha_suspend)", zap.String("virtual_server", srv.VirtualServer),
+			zap.String("real_server", srv.Addr.String()), zap.String("address", srv.SuspendAddr.String()))
+		if r.sched == nil {
+			continue // Run schedules what is not suspended
+		}
+		for _, id := range srv.Checkers {
+			rc := r.checkers[id]
+			if rc == nil {
+				continue
+			}
+			if srv.suspended {
+				r.sched.Remove(id)
+				continue
+			}
+			r.mm.Lock()
+			rc.m.Start(now, rand.Float64())
+			r.mm.Unlock()
+			r.add(rc)
+		}
+	}
 }
 
 // Changed is signalled when changes wait for Flush. The caller first

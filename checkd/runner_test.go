@@ -176,3 +176,40 @@ func TestRunnerAlpha(t *testing.T) {
 		return len(bs) >= 4 && !bs[0].Alive && !bs[0].Decided && a.Alive && a.Decided
 	})
 }
+
+// ha_suspend: the checkers of a server whose virtual address is not here
+// do not run; they start when it arrives and stop when it leaves.
+func TestRunnerHASuspend(t *testing.T) {
+	f := newFakePlan(t, false, "")
+	vip := netip.MustParseAddr("198.18.0.1")
+	var probes atomic.Int64
+	for i := range f.plan.Checkers {
+		f.plan.Checkers[i].Health.Warmup = 0
+		inner := f.plan.Checkers[i].Probe
+		f.plan.Checkers[i].Probe = func(ctx context.Context) probe.Result { probes.Add(1); return inner(ctx) }
+		f.plan.RealServers[i].SuspendAddr = vip
+	}
+	rec := &recorder{}
+	run := NewRunner(f.plan, zap.NewNop(), nil, rec.emit)
+	run.SetHeld(map[netip.Addr]bool{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); run.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	time.Sleep(100 * time.Millisecond) // five delay_loops: no probe may run
+	if n := probes.Load(); n != 0 {
+		t.Fatalf("%d probes ran while the virtual address was elsewhere", n)
+	}
+	run.SetHeld(map[netip.Addr]bool{vip: true})
+	rec.wait(t, run, "checks run once the address is here", func(bs []ipc.Backend) bool {
+		a, _ := last(bs, 8000)
+		return a.Decided
+	})
+	run.SetHeld(map[netip.Addr]bool{})
+	time.Sleep(30 * time.Millisecond) // a probe in flight may still end
+	n := probes.Load()
+	time.Sleep(100 * time.Millisecond)
+	if m := probes.Load(); m != n {
+		t.Fatalf("%d probes ran after the address left", m-n)
+	}
+}

@@ -92,6 +92,14 @@ func New(o Options) *Daemon {
 	for _, w := range d.eng.Warnings() {
 		d.log.Warn(w)
 	}
+	if o.Config != nil {
+		for _, vs := range o.Config.VirtualServers {
+			if vs.PersistenceEngine != "" {
+				d.log.Warn("persistence_engine is not supported (github.com/moby/ipvs cannot read it back); the service is persistent without it",
+					zap.String("virtual_server", vs.ID()), zap.String("persistence_engine", vs.PersistenceEngine))
+			}
+		}
+	}
 	d.wg.Add(1)
 	go func() { defer d.wg.Done(); d.runScripts() }()
 	return d
@@ -134,8 +142,9 @@ func (d *Daemon) Sync(ctx context.Context) ([]ipvs.Op, error) {
 	for _, ev := range events {
 		d.quorumEvent(ev)
 	}
-	for _, w := range want {
-		d.owned[w.Service.ServiceKey.Canonical()] = true
+	for i := range want {
+		want[i].Service.PEName = "" // see New: not supported by the backend
+		d.owned[want[i].Service.ServiceKey.Canonical()] = true
 	}
 	if d.backend == nil {
 		return nil, fmt.Errorf("lvsd: IPVS unavailable: %w", d.backendErr)

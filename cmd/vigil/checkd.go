@@ -14,6 +14,7 @@ import (
 	"github.com/vigil-ha/vigil/checkd"
 	"github.com/vigil-ha/vigil/checkd/tracker"
 	"github.com/vigil-ha/vigil/config"
+	"github.com/vigil-ha/vigil/internal/addrwatch"
 	"github.com/vigil-ha/vigil/internal/logging"
 	"github.com/vigil-ha/vigil/internal/script"
 	"github.com/vigil-ha/vigil/ipc"
@@ -91,6 +92,17 @@ func runCheckdChild(log *zap.Logger) error {
 			log.Warn("real server state not sent", zap.Error(err))
 		}
 	})
+	for _, rs := range plan.RealServers {
+		if rs.SuspendAddr.IsValid() {
+			w, err := addrwatch.Start(s.ctx, r.SetHeld)
+			if err != nil {
+				log.Error("ha_suspend: cannot watch local addresses; checkers run regardless", zap.Error(err))
+			} else {
+				defer w.Close()
+			}
+			break
+		}
+	}
 	log.Info("Starting Healthcheck child process", zap.Int("vrrp_scripts", len(cfg.Scripts)),
 		zap.Int("checkers", len(plan.Checkers)), zap.Int("real_servers", len(plan.RealServers)),
 		zap.Bool("resuming", restore != nil))

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/vigil-ha/vigil/config"
+	"github.com/vigil-ha/vigil/internal/addrwatch"
 	"github.com/vigil-ha/vigil/internal/logging"
 	"github.com/vigil-ha/vigil/internal/script"
 	"github.com/vigil-ha/vigil/ipc"
@@ -136,7 +137,7 @@ func runLVSDChild(log *zap.Logger) error {
 	mu.Unlock()
 
 	if needsHeld(&cfg) {
-		w, err := lvsd.WatchLocalAddrs(s.ctx, func(held map[netip.Addr]bool) {
+		w, err := addrwatch.Start(s.ctx, func(held map[netip.Addr]bool) {
 			dd.SetHeld(func(a netip.Addr) bool { return held[a] })
 			poke()
 		})

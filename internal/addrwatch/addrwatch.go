@@ -1,4 +1,8 @@
-package lvsd
+// Package addrwatch follows the addresses configured on this host (its
+// network namespace) through netlink, for ha_suspend: checkd pauses a
+// virtual server's checkers, and lvsd removes its service, while the
+// virtual address is elsewhere (this node's VRRP instance is not MASTER).
+package addrwatch
 
 import (
 	"context"
@@ -9,29 +13,27 @@ import (
 	"github.com/vishvananda/netlink"
 )
 
-// AddrWatch follows the addresses configured on this host (its network
-// namespace), for ha_suspend: a virtual service exists only while its
-// address is here, i.e. while this node's VRRP instance is MASTER.
-type AddrWatch struct {
+// Watch is a running subscription.
+type Watch struct {
 	done chan struct{}
 	stop context.CancelFunc
 }
 
-// WatchLocalAddrs calls onChange with the full set of local addresses
+// Start calls onChange with the full set of local addresses
 // before it returns, then after every change, from one goroutine, until
 // ctx ends or Close.
-func WatchLocalAddrs(ctx context.Context, onChange func(map[netip.Addr]bool)) (*AddrWatch, error) {
+func Start(ctx context.Context, onChange func(map[netip.Addr]bool)) (*Watch, error) {
 	ctx, stop := context.WithCancel(ctx)
 	updates := make(chan netlink.AddrUpdate, 64)
 	if err := netlink.AddrSubscribeWithOptions(updates, ctx.Done(), netlink.AddrSubscribeOptions{}); err != nil {
 		stop()
-		return nil, fmt.Errorf("lvsd: subscribe to address changes: %w", err)
+		return nil, fmt.Errorf("addrwatch: subscribe to address changes: %w", err)
 	}
 	// Subscribed first, listed second: no change falls between the two.
 	list, err := netlink.AddrList(nil, netlink.FAMILY_ALL)
 	if err != nil {
 		stop()
-		return nil, fmt.Errorf("lvsd: list local addresses: %w", err)
+		return nil, fmt.Errorf("addrwatch: list local addresses: %w", err)
 	}
 	held := map[netip.Addr]bool{}
 	for _, a := range list {
@@ -40,7 +42,7 @@ func WatchLocalAddrs(ctx context.Context, onChange func(map[netip.Addr]bool)) (*
 		}
 	}
 	onChange(maps.Clone(held))
-	w := &AddrWatch{done: make(chan struct{}), stop: stop}
+	w := &Watch{done: make(chan struct{}), stop: stop}
 	go func() {
 		defer close(w.done)
 		for {
@@ -72,7 +74,7 @@ func WatchLocalAddrs(ctx context.Context, onChange func(map[netip.Addr]bool)) (*
 }
 
 // Close stops the watch.
-func (w *AddrWatch) Close() {
+func (w *Watch) Close() {
 	w.stop()
 	<-w.done
 }
