@@ -443,6 +443,28 @@ func TestGuestRecover(t *testing.T) {
 	}
 	wantTable(t, ctx, b, es)
 
+	// 4. A request that outlives its deadline is abandoned (the watchdog
+	// closes the socket) instead of hanging, and the next call reopens.
+	// 1,000 dumps cannot finish within 1 ms, so the watchdog fires
+	// while they run, and the dump in flight fails on the closed socket.
+	mobyMu.Lock()
+	b.opTimeout = time.Millisecond
+	err = b.call(ctx, func(h *mipvs.Handle) error {
+		for range 1000 {
+			if _, err := h.GetServices(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	b.opTimeout = DefaultOpTimeout
+	dropped := b.h == nil
+	mobyMu.Unlock()
+	if err == nil || !strings.Contains(err.Error(), "abandoned") || !dropped {
+		t.Errorf("a call past its deadline = %v (handle dropped: %v), want an abandoned request and a dropped handle", err, dropped)
+	}
+	wantTable(t, ctx, b, es)
+
 	// Closed means closed.
 	b.Close()
 	if _, err := b.Read(ctx); !errors.Is(err, errClosed) {

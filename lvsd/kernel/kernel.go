@@ -274,8 +274,10 @@ func (b *Backend) call(ctx context.Context, fn func(*mipvs.Handle) error) (err e
 		if r := recover(); r != nil {
 			err = fmt.Errorf("moby/ipvs panicked: %v", r)
 		}
-		if fired.Load() {
-			b.h = nil // already closed by the watchdog
+		// Disarm: a watchdog that has not closed the socket by now never
+		// will (its timer goroutine may still be about to run).
+		if !fired.CompareAndSwap(false, true) {
+			b.h = nil // closed by the watchdog
 			cause := ctx.Err()
 			if cause == nil {
 				cause = context.DeadlineExceeded
