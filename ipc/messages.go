@@ -37,3 +37,23 @@ type Backend struct {
 
 // Key identifies a Backend for the parent's latest-value table.
 func (b Backend) Key() string { return b.VirtualServer + "|" + b.Server.String() }
+
+// Verdict is the body of a TypeVerdict event: the arbiter agent's word on
+// one VRRP instance, from the agent through the parent to vrrpd, which
+// applies it to the instance's state machine as an ordinary event
+// (vrrp.Hold). The parent keeps the latest per instance, so a restarted
+// vrrpd starts with the holds in force (TypeVerdict request: all of them).
+type Verdict struct {
+	// Instance is the vrrp_instance name.
+	Instance string `json:"instance"`
+	// Hold keeps the instance from being MASTER (a master demotes, a
+	// backup does not take over); false releases the hold.
+	Hold   bool   `json:"hold"`
+	Reason string `json:"reason,omitempty"`
+	// GARP asks for the VIPs to be announced again (the winner of a
+	// dual-master conflict repairs ARP caches).
+	GARP bool `json:"garp,omitempty"`
+	// Fence, when set, is why this node was demoted: vrrpd runs
+	// notify_fence and passes the reason to the notify scripts.
+	Fence string `json:"fence,omitempty"`
+}
