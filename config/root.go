@@ -25,4 +25,5 @@ var validators = []func(c *ctx){
 	validateGlobal,
 	validateVRRP,
 	validateLVS,
+	validateArbiter,
 }
