@@ -429,6 +429,31 @@ func (e *Engine) step(in *instance, now time.Time, ev vrrp.Event) {
 		e.dirty = true
 	}
 	e.schedule(in)
+	e.report(in)
+}
+
+// report tells the Reporter (the parent, and through it the arbiter
+// agent) when what it sees of an instance changed: state, effective
+// priority, the hold, or a held backup starting to wait.
+func (e *Engine) report(in *instance) {
+	held, why := in.m.Held()
+	key := reportKey{state: in.m.State(), prio: in.m.Priority(), held: held, reason: why, waiting: in.m.Waiting()}
+	if key == in.reported {
+		return
+	}
+	in.reported = key
+	if e.rep != nil {
+		e.rep.InstanceChanged(e.status(in))
+	}
+}
+
+// reportKey is what report compares.
+type reportKey struct {
+	state   vrrp.State
+	prio    uint8
+	held    bool
+	reason  string
+	waiting bool
 }
 
 // timeoutEvent is shared: Timeout carries no data.
@@ -529,9 +554,6 @@ func (e *Engine) stateChanged(in *instance, x vrrp.StateChanged) {
 		e.log.Info(fmt.Sprintf("(%s) Resuming %s STATE after restart", in.cfg.Name, x.To),
 			zap.String("instance", in.cfg.Name), zap.Uint8("vrid", uint8(in.cfg.VirtualRouterID)),
 			zap.Uint8("priority", in.m.Priority()))
-		if e.rep != nil {
-			e.rep.InstanceChanged(e.status(in))
-		}
 		return
 	}
 	in.stats.Transitions++
@@ -544,10 +566,10 @@ func (e *Engine) stateChanged(in *instance, x vrrp.StateChanged) {
 		fields = append(fields, zap.Stringer("master", master), zap.Uint8("master_priority", masterPrio))
 	}
 	e.log.Info(fmt.Sprintf("(%s) %s", in.cfg.Name, keepalivedPhrase[x.To]), fields...)
-	e.notify.transition(in.cfg, x.To, in.m.Priority())
-	if e.rep != nil {
-		e.rep.InstanceChanged(e.status(in))
+	if x.To == vrrp.Master {
+		in.epoch++
 	}
+	e.notify.transition(in.cfg, x.To, in.m.Priority(), x.Reason)
 	e.propagate(in, x)
 }
 

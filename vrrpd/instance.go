@@ -17,6 +17,9 @@ type instance struct {
 	cfg *config.VRRPInstance
 	m   *vrrp.Instance
 
+	epoch    uint64    // MASTER entries of this incarnation, for the arbiter agent
+	reported reportKey // what the Reporter last heard
+
 	family  int    // 4 or 6
 	ifname  string // the configured (base) interface
 	ifindex int

@@ -2,6 +2,7 @@ package vrrpd
 
 import (
 	"context"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -39,17 +40,20 @@ type stateScripts struct {
 // transition queues keepalived's scripts for an instance's state change:
 // the state-specific one, then the generic "notify" with its four
 // arguments (INSTANCE name state priority).
-func (n *notifier) transition(c *config.VRRPInstance, to vrrp.State, prio uint8) {
-	n.queue(c.Name, "INSTANCE", c.Name, stateScripts{c.NotifyMaster, c.NotifyBackup, c.NotifyFault, c.NotifyStop, c.Notify}, to, prio)
+func (n *notifier) transition(c *config.VRRPInstance, to vrrp.State, prio uint8, reason string) {
+	n.queue(c.Name, "INSTANCE", c.Name, stateScripts{c.NotifyMaster, c.NotifyBackup, c.NotifyFault, c.NotifyStop, c.Notify}, to, prio, reason)
 }
 
 // groupTransition queues a vrrp_sync_group's scripts, with "GROUP name
 // state priority" for the generic one.
 func (n *notifier) groupTransition(g *config.SyncGroup, to vrrp.State, prio uint8) {
-	n.queue("group "+g.Name, "GROUP", g.Name, stateScripts{g.NotifyMaster, g.NotifyBackup, g.NotifyFault, g.NotifyStop, g.Notify}, to, prio)
+	n.queue("group "+g.Name, "GROUP", g.Name, stateScripts{g.NotifyMaster, g.NotifyBackup, g.NotifyFault, g.NotifyStop, g.Notify}, to, prio, "")
 }
 
-func (n *notifier) queue(owner, kind, name string, sc stateScripts, to vrrp.State, prio uint8) {
+// queue runs the scripts for a transition. reason (why the state changed,
+// e.g. "held: dual master: b outranks") reaches the scripts as
+// $VIGIL_REASON, since keepalived's argument list is fixed.
+func (n *notifier) queue(owner, kind, name string, sc stateScripts, to vrrp.State, prio uint8, reason string) {
 	var specific *config.Notify
 	word := ""
 	switch to {
@@ -70,6 +74,12 @@ func (n *notifier) queue(owner, kind, name string, sc stateScripts, to vrrp.Stat
 	}
 	if sc.generic != nil {
 		cmds = append(cmds, n.cmd(sc.generic, []string{kind, name, word, strconv.Itoa(int(prio))}))
+	}
+	if reason != "" {
+		env := append(os.Environ(), "VIGIL_REASON="+reason)
+		for i := range cmds {
+			cmds[i].Env = env
+		}
 	}
 	n.enqueue(owner, word, cmds)
 }

@@ -18,7 +18,13 @@ type Instance struct {
 	// Tracking: the state of each tracked object, and what it adds up to.
 	tracks   []trackState
 	linkDown bool
-	held     bool
+	held     bool // vigil handoff: stay BACKUP until undone
+	// arbHeld is the arbiter agent's hold (Hold); arbReason its reason.
+	arbHeld   bool
+	arbReason string
+	// waiting: held as BACKUP, the master-down timer expired; a released
+	// hold then takes over at once instead of after another interval.
+	waiting bool
 	prio     uint8 // effective priority
 	faulty   bool  // own tracking (or link) says FAULT
 	// groupFault is FAULT imposed by another member of the sync group.
@@ -163,6 +169,7 @@ func (in *Instance) setState(to State, reason string) {
 	}
 	in.emit(StateChanged{From: in.state, To: to, Reason: reason})
 	in.state = to
+	in.waiting = false
 }
 
 // start runs RFC 5798 §6.4.1.
@@ -174,7 +181,7 @@ func (in *Instance) start(now time.Time) {
 		in.setState(Fault, "tracked object down at start")
 		return
 	}
-	if in.cfg.StartMaster && in.prio == ownerPriority && !in.held {
+	if in.cfg.StartMaster && in.prio == ownerPriority && !in.blocked() {
 		in.becomeMaster(now, "address owner")
 		return
 	}
@@ -195,7 +202,7 @@ func (in *Instance) resume(now time.Time, r Resume) {
 	if r.MasterInterval > 0 && in.cfg.Version == 3 {
 		in.masterInterval = r.MasterInterval
 	}
-	if r.State != Master || in.faulty || in.groupFault || in.held {
+	if r.State != Master || in.faulty || in.groupFault || in.blocked() {
 		in.start(now)
 		return
 	}
@@ -314,7 +321,8 @@ func (in *Instance) timeout(now time.Time) {
 	switch in.state {
 	case Backup:
 		if due(in.masterDownAt, now) {
-			if in.held {
+			if in.blocked() {
+				in.waiting = true
 				in.masterDownAt = now.Add(in.MasterDownInterval())
 				return
 			}
@@ -389,6 +397,7 @@ func (in *Instance) advertAsBackup(now time.Time, a Advert) {
 	}
 	in.master, in.masterPrio = a.Src, a.Priority
 	in.masterDownAt = now.Add(in.MasterDownInterval())
+	in.waiting = false
 }
 
 func (in *Instance) advertAsMaster(now time.Time, a Advert) {
@@ -522,7 +531,7 @@ func (in *Instance) group(now time.Time, g Group) {
 	reason := "sync group: " + g.Reason
 	switch g.To {
 	case Master:
-		if in.state == Backup && !in.held && !in.releasing {
+		if in.state == Backup && !in.blocked() && !in.releasing {
 			in.becomeMaster(now, reason)
 		}
 	case Backup:
@@ -543,8 +552,26 @@ func (in *Instance) group(now time.Time, g Group) {
 }
 
 func (in *Instance) hold(now time.Time, h Hold) {
-	in.held = h.On
+	in.arbHeld, in.arbReason = h.On, h.Reason
 	if h.On && in.state == Master && !in.releasing {
 		in.becomeBackup(now, "held: "+h.Reason)
+		return
+	}
+	if !h.On && in.state == Backup && in.waiting && !in.blocked() && !in.releasing {
+		// The master-down timer expired while held: nobody has
+		// advertised since, so take over now rather than one more
+		// master-down interval later.
+		in.becomeMaster(now, "hold released after master down: "+h.Reason)
 	}
 }
+
+// blocked reports whether something outside VRRP keeps the instance from
+// being MASTER: vigil handoff, or the arbiter agent.
+func (in *Instance) blocked() bool { return in.held || in.arbHeld }
+
+// Held reports the arbiter agent's hold and its reason.
+func (in *Instance) Held() (bool, string) { return in.arbHeld, in.arbReason }
+
+// Waiting reports a held BACKUP whose master-down timer expired: it would
+// be MASTER but for the hold.
+func (in *Instance) Waiting() bool { return in.waiting && in.state == Backup }

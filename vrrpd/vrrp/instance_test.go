@@ -375,9 +375,35 @@ func TestHold(t *testing.T) {
 			t.Fatalf("held backup acted at +%v: %q", now.Sub(t0), got)
 		}
 	}
-	in.Step(t0.Add(20*time.Second), Hold{On: false})
-	if got := describe(in.Step(in.Deadline(), Timeout{})); got != "BACKUP>MASTER add advert(100) garp" {
-		t.Errorf("after release: %q", got)
+	if !in.Waiting() {
+		t.Fatal("a held backup past its master-down time does not report Waiting")
+	}
+	// Released after the master-down timer expired: take over at once.
+	if got := describe(in.Step(t0.Add(20*time.Second), Hold{On: false})); got != "BACKUP>MASTER add advert(100) garp" {
+		t.Errorf("release after master down: %q", got)
+	}
+}
+
+// A held backup that hears its master again is no longer waiting: a
+// released hold then changes nothing.
+func TestHoldReleasedWithLiveMaster(t *testing.T) {
+	in := mustNew(t, cfg(100))
+	in.Step(t0, Start{})
+	in.Step(t0, Hold{On: true, Reason: "peer master alive"})
+	in.Step(in.Deadline(), Timeout{})
+	if !in.Waiting() {
+		t.Fatal("not waiting after master down while held")
+	}
+	now := in.Deadline().Add(-time.Millisecond)
+	in.Step(now, Advert{Src: addrB, Priority: 200, Interval: time.Second})
+	if in.Waiting() {
+		t.Fatal("still waiting after an advert from the master")
+	}
+	if got := describe(in.Step(now, Hold{On: false})); got != "" {
+		t.Errorf("release with a live master: %q", got)
+	}
+	if held, _ := in.Held(); held {
+		t.Error("Held after release")
 	}
 }
 
