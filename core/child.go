@@ -405,7 +405,13 @@ func (c *child) handler() ipc.Handler {
 					c.s.setSnapshot(c.name, body)
 				}
 			case ipc.TypeInstance:
-				// Routed to lvsd and the arbiter agent once they exist.
+				if c.name == "vrrpd" {
+					c.s.routeInstance(body)
+				}
+			case ipc.TypeVerdict:
+				if c.name == "agent" {
+					c.s.routeVerdict(body)
+				}
 			case ipc.TypeTrack:
 				if c.name == "checkd" {
 					c.s.routeTrack(body)
@@ -434,6 +440,10 @@ func (c *child) handler() ipc.Handler {
 				return c.s.trackPlan(), nil
 			case ipc.TypeBackend:
 				return c.s.Backends(), nil
+			case ipc.TypeVerdict:
+				return c.s.verdictList(), nil
+			case ipc.TypeInstance:
+				return c.s.instanceList(), nil
 			}
 			return nil, fmt.Errorf("core: %s asked for %v, which the parent does not serve", c.name, t)
 		},
@@ -512,4 +522,15 @@ func (t *tailBuffer) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return strings.TrimSpace(string(t.buf))
+}
+
+// connection returns the child's IPC connection, nil when it has none (or
+// c is nil).
+func (c *child) connection() *ipc.Conn {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.conn
 }

@@ -58,6 +58,8 @@ type Supervisor struct {
 	snaps    map[string]json.RawMessage // other children's last snapshots (opaque)
 	tracks   map[string]ipc.Track       // latest track results from checkd, by kind/name
 	backends map[string]ipc.Backend     // latest real-server states from checkd, by Backend.Key
+	verdicts map[string]ipc.Verdict     // latest arbiter verdicts, by instance
+	insts    map[string]json.RawMessage // latest instance states from vrrpd, by name
 	standIn  handover.StandIn
 	started  time.Time
 	stopping bool
@@ -112,7 +114,7 @@ func New(opts Options) (*Supervisor, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Supervisor{opts: opts, log: opts.Logger, cfg: cfg, children: map[string]*child{}, tracks: map[string]ipc.Track{}, backends: map[string]ipc.Backend{}, snaps: map[string]json.RawMessage{},
+	return &Supervisor{opts: opts, log: opts.Logger, cfg: cfg, children: map[string]*child{}, tracks: map[string]ipc.Track{}, backends: map[string]ipc.Backend{}, verdicts: map[string]ipc.Verdict{}, insts: map[string]json.RawMessage{}, snaps: map[string]json.RawMessage{},
 		started: time.Now(), reloadReq: make(chan chan error), stopReq: make(chan struct{})}, nil
 }
 
@@ -177,7 +179,9 @@ func (s *Supervisor) wanted(cfg *config.Config) []string {
 	if len(cfg.VirtualServers) > 0 {
 		out = append(out, "lvsd")
 	}
-	// The arbiter agent joins here when it is built.
+	if cfg.Arbiter != nil && len(cfg.Instances) > 0 {
+		out = append(out, "agent")
+	}
 	return out
 }
 
@@ -222,7 +226,7 @@ func (s *Supervisor) startChild(name string) {
 func (s *Supervisor) shutdown() {
 	s.mu.Lock()
 	s.stopping = true
-	order := []string{"checkd", "vrrpd", "lvsd", "arbiter"}
+	order := []string{"checkd", "vrrpd", "lvsd", "agent"}
 	var children []*child
 	for _, n := range order {
 		if c := s.children[n]; c != nil {
@@ -425,6 +429,66 @@ func (s *Supervisor) routeTrack(body json.RawMessage) {
 		// A vrrpd starting right now gets it in its start-up request.
 		_ = conn.Notify(ipc.TypeTrack, t)
 	}
+}
+
+// routeInstance keeps vrrpd's latest state of an instance and passes it
+// to the arbiter agent.
+func (s *Supervisor) routeInstance(body json.RawMessage) {
+	var st struct {
+		Name string `json:"name"`
+	}
+	if err := json.Unmarshal(body, &st); err != nil || st.Name == "" {
+		s.log.Warn("bad instance state from vrrpd", zap.Error(err))
+		return
+	}
+	s.mu.Lock()
+	s.insts[st.Name] = append(json.RawMessage(nil), body...)
+	agent := s.children["agent"]
+	s.mu.Unlock()
+	if conn := agent.connection(); conn != nil {
+		_ = conn.Notify(ipc.TypeInstance, body)
+	}
+}
+
+// instanceList answers the agent's start-up request: every instance's
+// latest state.
+func (s *Supervisor) instanceList() []json.RawMessage {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]json.RawMessage, 0, len(s.insts))
+	for _, b := range s.insts {
+		out = append(out, b)
+	}
+	return out
+}
+
+// routeVerdict keeps the agent's latest verdict on an instance and passes
+// it to vrrpd.
+func (s *Supervisor) routeVerdict(body json.RawMessage) {
+	var v ipc.Verdict
+	if err := json.Unmarshal(body, &v); err != nil || v.Instance == "" {
+		s.log.Warn("bad verdict from the agent", zap.Error(err))
+		return
+	}
+	s.mu.Lock()
+	s.verdicts[v.Instance] = v
+	vrrp := s.children["vrrpd"]
+	s.mu.Unlock()
+	if conn := vrrp.connection(); conn != nil {
+		_ = conn.Notify(ipc.TypeVerdict, v)
+	}
+}
+
+// verdictList answers vrrpd's start-up request: the holds in force.
+func (s *Supervisor) verdictList() []ipc.Verdict {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]ipc.Verdict, 0, len(s.verdicts))
+	for _, v := range s.verdicts {
+		v.GARP = false // a one-off, not a standing order
+		out = append(out, v)
+	}
+	return out
 }
 
 // routeBackend keeps a real server's state and passes it to lvsd.

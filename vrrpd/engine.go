@@ -49,6 +49,10 @@ type Options struct {
 	// ApplyTrack, from checkd (vigil run) or from checkd/tracker run
 	// in-process by the standalone command, so both behave the same.
 	Tracks []TrackResult
+	// Holds are the arbiter agent's verdicts in force at start: applied
+	// before the instances start or resume, so a held master restarting
+	// never advertises as MASTER.
+	Holds []Verdict
 }
 
 // TrackResult is the state of a tracked script or file, as checkd reports
@@ -91,6 +95,7 @@ type Engine struct {
 
 	restore  *handover.Snapshot
 	initial  []TrackResult
+	holds    []Verdict
 	dirty    bool // state or priority changed since the last snapshot
 	lastSnap time.Time
 }
@@ -138,6 +143,8 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 		garpWake: make(chan struct{}, 1),
 		drops:    map[packet.Drop]uint64{},
 		restore:  opts.Restore,
+		initial:  opts.Tracks,
+		holds:    opts.Holds,
 	}
 	e.gate = newScriptGate(log, &cfg.Global)
 	e.notify = newNotifier(log, e.gate)
@@ -261,6 +268,13 @@ func (e *Engine) Run(ctx context.Context) error {
 	// priority (a restarted vrrpd must not flap on a failing script).
 	for _, t := range e.initial {
 		e.track(trackEventOf(t))
+	}
+	for _, v := range e.holds {
+		for _, in := range e.insts {
+			if in.cfg.Name == v.Instance && v.Hold {
+				in.m.Step(time.Now(), vrrp.Hold{On: true, Reason: v.Reason})
+			}
+		}
 	}
 
 	// vrrp_startup_delay holds a cold start back (keepalived's rule); a

@@ -228,6 +228,15 @@ func describe(ctx context.Context, err error) string {
 // connect timeout (check_tcp.c closes it at once).
 func TCP(ctx context.Context, c Conn) Result {
 	start := time.Now()
+	if !c.Addr.IsValid() {
+		return fail(start, "TCP connect: no address to connect to")
+	}
+	if p, err := sharedPoller(); err == nil {
+		if err := p.connect(ctx, c); err != nil {
+			return fail(start, "TCP connect to %s: %s", c.Addr, describe(ctx, err))
+		}
+		return pass(start, "TCP connect to %s succeeded", c.Addr)
+	}
 	nc, err := c.dial(ctx, "tcp")
 	if err != nil {
 		return fail(start, "TCP connect to %s: %s", c.Addr, describe(ctx, err))

@@ -24,6 +24,7 @@ func runVRRPDChild(log *zap.Logger) error {
 	var mu sync.Mutex
 	var eng *vrrpd.Engine
 	var early []ipc.Track // track results that arrived before the engine
+	var earlyVerdicts []ipc.Verdict
 	engine := func() *vrrpd.Engine {
 		mu.Lock()
 		defer mu.Unlock()
@@ -31,6 +32,24 @@ func runVRRPDChild(log *zap.Logger) error {
 	}
 	s, err := startChildSession("vrrpd", log, childHandlers{
 		event: func(t ipc.Type, body json.RawMessage) {
+			if t == ipc.TypeVerdict {
+				var v ipc.Verdict
+				if json.Unmarshal(body, &v) != nil {
+					return
+				}
+				mu.Lock()
+				e := eng
+				if e == nil {
+					earlyVerdicts = append(earlyVerdicts, v)
+				}
+				mu.Unlock()
+				if e != nil {
+					ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+					_ = e.ApplyVerdict(ctx, vrrpd.Verdict(v))
+					cancel()
+				}
+				return
+			}
 			var tr ipc.Track
 			if t != ipc.TypeTrack || json.Unmarshal(body, &tr) != nil {
 				return
@@ -89,8 +108,16 @@ func runVRRPDChild(log *zap.Logger) error {
 	if err := s.request(ipc.TypeTrack, &plan); err != nil {
 		return err
 	}
+	var verdicts []ipc.Verdict
+	if err := s.request(ipc.TypeVerdict, &verdicts); err != nil {
+		return err
+	}
+	var holds []vrrpd.Verdict
+	for _, v := range verdicts {
+		holds = append(holds, vrrpd.Verdict(v))
+	}
 	e, err := vrrpd.New(&cfg, vrrpd.Options{Logger: log, Reporter: childReporter{conn: s.conn, log: log}, Restore: restore,
-		Tracks: plan.Tracks})
+		Tracks: plan.Tracks, Holds: holds})
 	if err != nil {
 		return err
 	}
@@ -98,7 +125,19 @@ func runVRRPDChild(log *zap.Logger) error {
 	eng = e
 	pending := early
 	early = nil
+	pendingVerdicts := earlyVerdicts
+	earlyVerdicts = nil
 	mu.Unlock()
+	if len(pendingVerdicts) > 0 {
+		// Served by Run's loop, which starts below.
+		go func() {
+			for _, v := range pendingVerdicts {
+				vctx, vcancel := context.WithTimeout(s.ctx, 5*time.Second)
+				_ = e.ApplyVerdict(vctx, vrrpd.Verdict(v))
+				vcancel()
+			}
+		}()
+	}
 	for _, tr := range pending {
 		// The engine's track queue takes these before Run starts.
 		actx, acancel := context.WithTimeout(context.Background(), time.Second)
