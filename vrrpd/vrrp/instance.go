@@ -25,8 +25,8 @@ type Instance struct {
 	// waiting: held as BACKUP, the master-down timer expired; a released
 	// hold then takes over at once instead of after another interval.
 	waiting bool
-	prio     uint8 // effective priority
-	faulty   bool  // own tracking (or link) says FAULT
+	prio    uint8 // effective priority
+	faulty  bool  // own tracking (or link) says FAULT
 	// groupFault is FAULT imposed by another member of the sync group.
 	groupFault bool
 
