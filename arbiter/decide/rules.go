@@ -70,6 +70,11 @@ func (in *Instance) needLease(alive []Peer) bool {
 	case Master:
 		return true
 	case Backup:
+		if in.cfg.quorum() {
+			// Any takeover needs the lease, also the VRRP election
+			// between backups (a cut VRRP path would elect both).
+			return len(masterPeers(alive)) == 0
+		}
 		return len(alive) == 0
 	}
 	return false
@@ -118,7 +123,11 @@ func (in *Instance) dualMaster(alive []Peer) bool {
 	if in.lostTo != "" {
 		still := false
 		for _, p := range masters {
-			if p.Node == in.lostTo {
+			// Until the winner stops serving, or this node comes to
+			// outrank it and preempts (the BACKUP rule's exception: a
+			// tracked priority changed; holding on would block VRRP's
+			// own preemption for good).
+			if p.Node == in.lostTo && !(in.local.Preempt && outranks(in.local.Priority, in.local.Addr, p.Priority, p.Addr)) {
 				still = true
 			}
 		}
@@ -179,11 +188,13 @@ func (in *Instance) backupRule(alive []Peer) (bool, string) {
 		}
 		return true, fmt.Sprintf("%s (%s)", ReasonPeerMaster, top.Node)
 	}
-	if len(alive) > 0 || in.cfg.Arbiters == 0 {
+	if (len(alive) > 0 && !in.cfg.quorum()) || in.cfg.Arbiters == 0 {
 		return false, "" // VRRP elects; or plain VRRP without arbiters
 	}
+	// With quorum required even an election between backups needs the
+	// lease: on a cut VRRP path both would win it.
 	if until, _ := in.lease(); !until.IsZero() {
-		if in.cfg.quorum() && in.now.Before(in.silenceEnd()) {
+		if in.cfg.quorum() && len(alive) == 0 && in.now.Before(in.silenceEnd()) {
 			return true, ReasonPeerSilence
 		}
 		return false, ""

@@ -36,6 +36,7 @@ func TestSettle(t *testing.T) {
 
 func (s *sim) setPrio(i, prio int) {
 	s.nodes[i].prio = prio
+	s.logf(i, "priority %d", prio)
 	s.apply(i, s.nodes[i].in.SetLocal(s.now, s.nodes[i].local()))
 }
 
