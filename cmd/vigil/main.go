@@ -37,6 +37,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			genhashCommand(),
 			checkdCommand(),
 			lvsdCommand(),
+			agentCommand(),
+			arbiterCommand(),
 		}, controlCommands()...),
 		// Exit codes are decided by run, not by urfave/cli calling os.Exit.
 		ExitErrHandler: func(*cli.Context, error) {},

@@ -135,7 +135,7 @@ func controlCommands() []*cli.Command {
 	}
 	return []*cli.Command{
 		statusCommand(),
-		simple("restart", "restart a subsystem on the hitless path: vigil restart vrrpd|checkd|lvsd|arbiter", 1),
+		simple("restart", "restart a subsystem on the hitless path: vigil restart vrrpd|checkd|lvsd|agent", 1),
 		simple("reload", "re-read the configuration (an invalid one is refused and the running one kept)", 0),
 		simple("stop", "stop the daemon gracefully", 0),
 		upgradeCommand(),
