@@ -115,6 +115,7 @@ type Instance struct {
 	requesting  bool
 	lastRequest time.Time
 	releasedAt  time.Time // replies to requests sent before it are stale
+	retryAt     time.Time // an early request: a refusal said when the lease runs out
 
 	held   bool
 	reason string
@@ -184,6 +185,14 @@ func (in *Instance) LeaseReply(now time.Time, g Grant) Output {
 			r.validUntil = time.Time{}
 			r.deniedBy = g.Holder
 			r.deniedUntil = g.Sent.Add(in.cfg.LeaseTTL)
+			if g.TTL > 0 && in.requesting {
+				// Ask again the moment the holder's lease runs out at
+				// that arbiter (the remaining time counts from its
+				// reply, which precedes now), not a renewal period later.
+				if at := now.Add(g.TTL); in.retryAt.IsZero() || at.Before(in.retryAt) {
+					in.retryAt = at
+				}
+			}
 		}
 	}
 	return in.step(false)

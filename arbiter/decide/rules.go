@@ -25,14 +25,16 @@ func (in *Instance) step(becameMaster bool) Output {
 	// Lease requests and releases come first: the hold rules below read
 	// the lease state, and a release clears it.
 	if in.needLease(alive) {
-		if !in.requesting || !in.now.Before(in.lastRequest.Add(in.cfg.RenewEvery)) {
+		if !in.requesting || !in.now.Before(in.lastRequest.Add(in.cfg.RenewEvery)) || (!in.retryAt.IsZero() && !in.now.Before(in.retryAt)) {
 			out.Request = true
 			in.requesting = true
 			in.lastRequest = in.now
+			in.retryAt = time.Time{}
 		}
 	} else if in.requesting {
 		out.Release = true
 		in.requesting = false
+		in.retryAt = time.Time{}
 		in.releasedAt = in.now
 		for _, r := range in.arbiters {
 			r.validUntil = time.Time{}
@@ -231,6 +233,7 @@ func (in *Instance) next(alive []Peer) time.Time {
 	}
 	if in.requesting {
 		consider(in.lastRequest.Add(in.cfg.RenewEvery))
+		consider(in.retryAt)
 	}
 	if until, _ := in.lease(); !until.IsZero() {
 		consider(until)

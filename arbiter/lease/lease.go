@@ -30,8 +30,16 @@ type Table struct {
 	leases map[string]Lease
 }
 
-// New returns an empty table granting leases of length ttl.
+// DefaultTTL is the lease length New uses for a ttl that is not positive:
+// a zero-length lease would exclude nobody.
+const DefaultTTL = 3 * time.Second
+
+// New returns an empty table granting leases of length ttl (DefaultTTL when
+// ttl is not positive).
 func New(ttl time.Duration) *Table {
+	if ttl <= 0 {
+		ttl = DefaultTTL
+	}
 	return &Table{ttl: ttl, leases: map[string]Lease{}}
 }
 
@@ -131,8 +139,9 @@ func (t *Table) Restore(now time.Time, s State) error {
 	for k, l := range restored {
 		if cur, ok := t.leases[k]; ok && cur.Node != l.Node && now.Before(cur.Expires) {
 			// A lease granted since the start conflicts with the saved
-			// one: keep both promises by keeping the later expiry under
-			// the current holder is impossible, so refuse the state.
+			// one: two nodes may each believe they hold the key, and no
+			// choice between them keeps both promises. Restore belongs
+			// before the first request; refuse.
 			return fmt.Errorf("lease: restore: key %q is held by %s, saved holder %s", k, cur.Node, l.Node)
 		}
 	}
