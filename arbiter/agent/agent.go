@@ -84,7 +84,9 @@ type instance struct {
 	local Instance
 	d     *decide.Instance
 	held  bool
-	next  time.Time
+	// reason is the hold reason last sent.
+	reason string
+	next   time.Time
 }
 
 // Agent is the node agent.
@@ -207,18 +209,24 @@ func (a *Agent) apply(in *instance, out decide.Output) {
 	if out.Release && t != nil {
 		a.enqueue(func() { t.ReleaseLease(key) })
 	}
-	if out.Hold == nil && !out.GARP && out.Fence == "" {
-		return
-	}
 	if out.Hold != nil {
 		in.held = out.Hold.On
 	}
-	v := ipc.Verdict{Instance: in.name, Hold: in.held, GARP: out.GARP, Fence: out.Fence}
-	if out.Hold != nil {
-		v.Reason = out.Hold.Reason
-	} else if in.held {
-		v.Reason = in.d.Status().Reason
+	// The rules report a change of hold; a change of the reason of a
+	// standing hold (waiting for the lease -> peer MASTER alive) is sent
+	// too, so vrrpd's status and notify scripts tell the current one.
+	reason := ""
+	if in.held {
+		reason = in.d.Status().Reason
+		if out.Hold != nil && out.Hold.Reason != "" {
+			reason = out.Hold.Reason
+		}
 	}
+	if out.Hold == nil && !out.GARP && out.Fence == "" && reason == in.reason {
+		return
+	}
+	in.reason = reason
+	v := ipc.Verdict{Instance: in.name, Hold: in.held, Reason: reason, GARP: out.GARP, Fence: out.Fence}
 	fields := []zap.Field{zap.String("instance", in.name), zap.Bool("hold", v.Hold)}
 	if v.Reason != "" {
 		fields = append(fields, zap.String("reason", v.Reason))

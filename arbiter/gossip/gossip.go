@@ -161,7 +161,11 @@ type Gossip struct {
 	ml   *memberlist.Memberlist
 	meta []byte
 
-	mu      sync.Mutex
+	mu sync.Mutex
+	// members are copies taken in the event callbacks, which memberlist
+	// calls under its node lock: the *Node values Memberlist.Members
+	// returns are updated concurrently and cannot be read safely.
+	members map[string]memberlist.Node
 	pending map[uint64]*pending
 	nextID  uint64
 	seq     uint64
@@ -202,7 +206,7 @@ func Start(cfg Config) (*Gossip, error) {
 	if !cfg.Bind.IsValid() {
 		return nil, errors.New("gossip: no bind address")
 	}
-	g := &Gossip{cfg: cfg, log: cfg.Log, pending: map[uint64]*pending{}}
+	g := &Gossip{cfg: cfg, log: cfg.Log, pending: map[uint64]*pending{}, members: map[string]memberlist.Node{}}
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	g.nextID = binary.BigEndian.Uint64(b[:]) >> 1
@@ -298,10 +302,11 @@ func (g *Gossip) Close() error {
 	return err
 }
 
-// Members lists the current members, this one included, by name.
+// Members lists the members known, this one included, by name; dead and
+// left ones are listed with their state until they are reclaimed.
 func (g *Gossip) Members() []Member {
 	var out []Member
-	for _, n := range g.ml.Members() {
+	for _, n := range g.nodes() {
 		m := Member{Name: n.Name, Addr: n.Address(), State: stateName(n.State)}
 		var md meta
 		if json.Unmarshal(n.Meta, &md) == nil {
@@ -313,16 +318,37 @@ func (g *Gossip) Members() []Member {
 	return out
 }
 
+// nodes returns copies of the known members.
+func (g *Gossip) nodes() []*memberlist.Node {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := make([]*memberlist.Node, 0, len(g.members))
+	for _, n := range g.members {
+		out = append(out, &n)
+	}
+	return out
+}
+
+// setMember records a member in state st (memberlist keeps the state
+// outside the Node it passes, whose State field is stale).
+func (g *Gossip) setMember(n *memberlist.Node, st memberlist.NodeStateType) {
+	c := *n
+	c.State = st
+	c.Meta = slices.Clone(n.Meta)
+	c.Addr = slices.Clone(n.Addr)
+	g.mu.Lock()
+	g.members[c.Name] = c
+	g.mu.Unlock()
+}
+
 func stateName(s memberlist.NodeStateType) string {
 	switch s {
 	case memberlist.StateAlive:
 		return "alive"
 	case memberlist.StateSuspect:
 		return "suspect"
-	case memberlist.StateDead:
+	case memberlist.StateDead, memberlist.StateLeft:
 		return "dead"
-	case memberlist.StateLeft:
-		return "left"
 	}
 	return "unknown"
 }
@@ -334,8 +360,8 @@ func (g *Gossip) SendTo(to string, m wire.Message) error {
 	if err != nil {
 		return err
 	}
-	for _, n := range g.ml.Members() {
-		if n.Name == to {
+	for _, n := range g.nodes() {
+		if n.Name == to && n.State == memberlist.StateAlive {
 			return g.ml.SendBestEffort(n, b)
 		}
 	}
@@ -345,15 +371,24 @@ func (g *Gossip) SendTo(to string, m wire.Message) error {
 	return g.ml.SendToAddress(memberlist.Address{Addr: to}, b)
 }
 
+// self is this member's advertised address.
+func (g *Gossip) self() string {
+	a := g.cfg.Bind
+	if g.cfg.Advertise.IsValid() {
+		a = g.cfg.Advertise
+	}
+	return a.String()
+}
+
 // heartbeatTargets are the configured peers and every member of role node
 // but this one, by address.
 func (g *Gossip) heartbeatTargets() []memberlist.Address {
 	seen := map[string]bool{}
 	var out []memberlist.Address
-	self := g.ml.LocalNode().Address()
-	for _, n := range g.ml.Members() {
+	self := g.self()
+	for _, n := range g.nodes() {
 		var md meta
-		if n.Name == g.cfg.Name || json.Unmarshal(n.Meta, &md) != nil || md.Role != RoleNode {
+		if n.Name == g.cfg.Name || n.State != memberlist.StateAlive || json.Unmarshal(n.Meta, &md) != nil || md.Role != RoleNode {
 			continue
 		}
 		seen[n.Address()] = true
@@ -401,11 +436,11 @@ func (g *Gossip) heartbeatLoop(ctx context.Context) {
 // merge a partition by itself once both sides declared the other dead.
 func (g *Gossip) rejoinLoop(ctx context.Context) {
 	seeds := slices.Concat(g.cfg.Peers, g.cfg.Arbiters)
-	self := g.ml.LocalNode().Address()
+	self := g.self()
 	warned := map[string]bool{}
 	for {
 		alive := map[string]bool{}
-		for _, n := range g.ml.Members() {
+		for _, n := range g.nodes() {
 			if n.State == memberlist.StateAlive {
 				alive[n.Address()] = true
 			}
@@ -542,15 +577,16 @@ func (d *delegate) MergeRemoteState(buf []byte, join bool)     {}
 type events Gossip
 
 func (e *events) NotifyJoin(n *memberlist.Node) {
+	(*Gossip)(e).setMember(n, memberlist.StateAlive)
 	e.log.Info("gossip member joined", zap.String("node", n.Name), zap.String("addr", n.Address()))
 }
 
 func (e *events) NotifyLeave(n *memberlist.Node) {
-	e.log.Info("gossip member left or dead", zap.String("node", n.Name), zap.String("addr", n.Address()),
-		zap.String("state", stateName(n.State)))
+	(*Gossip)(e).setMember(n, memberlist.StateDead)
+	e.log.Info("gossip member left or dead", zap.String("node", n.Name), zap.String("addr", n.Address()))
 }
 
-func (e *events) NotifyUpdate(n *memberlist.Node) {}
+func (e *events) NotifyUpdate(n *memberlist.Node) { (*Gossip)(e).setMember(n, memberlist.StateAlive) }
 
 // logWriter turns memberlist's log lines into zap debug entries, except
 // the ones that mean "another secret or cluster": those are warnings, at

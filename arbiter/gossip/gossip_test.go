@@ -209,6 +209,13 @@ func TestHeartbeatsAndDirectLiveness(t *testing.T) {
 		t.Fatal("no lease timeout in 2 s")
 	}
 	// Now a is isolated: memberlist declares it dead at b.
+	defer func() {
+		if t.Failed() {
+			for _, e := range c.b.logs.FilterMessageSnippet("member").All() {
+				t.Logf("b: %s %v", e.Message, e.ContextMap())
+			}
+		}
+	}()
 	d = waitFor(t, 5*time.Second, "b's memberlist declaring a dead", func() bool { return !alive(c.b.g, "a") })
 	t.Logf("memberlist time to dead of a fully isolated node: %v after its isolation (%v after the first cut)", d, time.Since(cutAt))
 
