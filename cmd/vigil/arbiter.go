@@ -184,6 +184,3 @@ func runArbiter(cfg server.Config, status string, log *zap.Logger) error {
 	log.Info("arbiter stopping")
 	return nil
 }
-
-// Until main.go lists them (the supervisor wiring lands separately).
-var _ = []func() *cli.Command{arbiterCommand, agentCommand}
