@@ -89,7 +89,10 @@ type Grant struct {
 	Granted bool
 	// Holder is the node the arbiter's lease belongs to (when not granted).
 	Holder string
-	TTL    time.Duration
+	// TTL is the lease length when granted (0: Config.LeaseTTL); when
+	// refused, how long the holder's lease still runs at the arbiter
+	// (0: unknown), so that the request is repeated the moment it expires.
+	TTL time.Duration
 }
 
 // Output is what the agent must do after an input. Zero means nothing.
