@@ -193,8 +193,9 @@ func (in *Instance) backupRule(alive []Peer) (bool, string) {
 	if (len(alive) > 0 && !in.cfg.quorum()) || in.cfg.Arbiters == 0 {
 		return false, "" // VRRP elects; or plain VRRP without arbiters
 	}
-	// With quorum required even an election between backups needs the
-	// lease: on a cut VRRP path both would win it.
+	// With quorum required an election between backups asks for the
+	// lease and waits for the answer: on a cut VRRP path both would win
+	// it, and a peer seen alive may have been cut off since.
 	if until, _ := in.lease(); !until.IsZero() {
 		if in.cfg.quorum() && len(alive) == 0 && in.now.Before(in.silenceEnd()) {
 			return true, ReasonPeerSilence
@@ -204,11 +205,20 @@ func (in *Instance) backupRule(alive []Peer) (bool, string) {
 	if h := in.deniedBy(); h != "" {
 		return true, fmt.Sprintf("%s %s", ReasonLeaseHeld, h)
 	}
-	if in.cfg.quorum() {
-		return true, ReasonNoLease
-	}
 	if in.majorityUnreachable() {
-		return false, "" // no quorum required and none to be had: plain VRRP
+		if len(alive) > 0 {
+			// Peers alive, none MASTER, and the arbiters out of reach:
+			// this node and its peers are a quorum of their own (S4 at
+			// an election: the master went FAULT, or both started);
+			// VRRP elects rather than leaving the VIP nowhere.
+			return false, ""
+		}
+		if !in.cfg.quorum() {
+			return false, "" // no quorum required and none to be had: plain VRRP
+		}
+	}
+	if in.cfg.quorum() && len(alive) == 0 {
+		return true, ReasonNoLease
 	}
 	return true, ReasonWaitLease
 }

@@ -332,3 +332,48 @@ func TestDualMasterHeal(t *testing.T) {
 		t.Errorf("b's fences %q", f)
 	}
 }
+
+// With quorum required and the arbiters out of reach, two nodes that see
+// each other still elect a master (S4 at an election): at startup, and
+// when the master goes FAULT.
+func TestElectionArbitersDown(t *testing.T) {
+	s := newSim(t, testConfig(1), 1, 200, 100)
+	s.setArbiter(0, 0, false)
+	s.setArbiter(1, 0, false)
+	s.runFor(10 * time.Second)
+	wantStates(t, s, Master, Backup)
+	s.toState(0, Fault, "interface down")
+	s.runFor(10 * time.Second)
+	wantStates(t, s, Fault, Master)
+	noFences(t, s)
+}
+
+// Two backups electing over a cut VRRP path with the arbiters reachable:
+// only the lease holder takes over (no dual master from the election); if
+// that is the lower priority, the higher one then preempts it, a dual
+// master the gossip path settles.
+func TestElectionVRRPCut(t *testing.T) {
+	for _, prios := range [][]int{{200, 100}, {100, 200}} {
+		s := newSim(t, testConfig(1), 1, prios...)
+		s.setLinks(false, true)
+		s.check = func(s *sim) {
+			if m := s.masters(); len(m) > 1 {
+				late := s.nodes[m[0]]
+				if s.nodes[m[1]].masterSince.After(late.masterSince) {
+					late = s.nodes[m[1]]
+				}
+				if late.heard.State != Master {
+					t.Fatalf("t=%.3f: dual master from an election\n%s", s.now.Sub(t0).Seconds(), s.dump())
+				}
+			}
+		}
+		s.runFor(30 * time.Second)
+		top := 0
+		if prios[1] > prios[0] {
+			top = 1
+		}
+		if m := s.masters(); len(m) != 1 || m[0] != top {
+			t.Fatalf("%v: masters %v\n%s", prios, m, s.dump())
+		}
+	}
+}
