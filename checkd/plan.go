@@ -40,6 +40,8 @@ type Checker struct {
 	Type          string
 	Health        health.CheckerConfig
 	Probe         func(context.Context) probe.Result
+	// Start, when set, runs the probe without a goroutine (sched.Check.Start).
+	Start func(done func(probe.Result)) (cancel func())
 	// Timeout bounds one probe, beyond the probe's own timeouts.
 	Timeout time.Duration
 }
@@ -189,7 +191,9 @@ func (b *builder) checker(ck *config.Checker, hc *health.CheckerConfig) []Checke
 	}
 	switch ck.Type {
 	case "TCP_CHECK":
-		return one(func(ctx context.Context) probe.Result { return probe.TCP(ctx, co) }, to+time.Second)
+		out := one(func(ctx context.Context) probe.Result { return probe.TCP(ctx, co) }, to+time.Second)
+		out[0].Start = func(done func(probe.Result)) func() { return probe.StartTCP(co, done) }
+		return out
 	case "PING_CHECK":
 		return one(func(ctx context.Context) probe.Result { return probe.Ping(ctx, co) }, to+time.Second)
 	case "HTTP_GET", "SSL_GET":

@@ -172,7 +172,7 @@ func (r *Runner) Run(ctx context.Context) {
 
 // add schedules a checker. Called with r.mu held.
 func (r *Runner) add(rc *runChecker) {
-	if err := r.sched.Add(sched.Check{ID: rc.ID, Probe: rc.Probe, Machine: lockedMachine{rc.m, &r.mm}, Timeout: rc.Timeout}); err != nil {
+	if err := r.sched.Add(sched.Check{ID: rc.ID, Probe: rc.Probe, Start: rc.Start, Machine: lockedMachine{rc.m, &r.mm}, Timeout: rc.Timeout}); err != nil {
 		r.log.Error("checker not scheduled", zap.String("checker", rc.ID), zap.Error(err))
 	}
 }

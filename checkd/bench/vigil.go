@@ -56,7 +56,23 @@ func RunVigil(conf string, in io.Reader, out io.Writer) error {
 	var mu sync.Mutex
 	recs := make([]probeRecord, 0, 1<<16)
 	dropped := 0
+	record := func(s time.Time, r probe.Result) {
+		d := time.Since(s)
+		mu.Lock()
+		if len(recs) < MaxProbeRecords {
+			recs = append(recs, probeRecord{start: s.UnixNano(), dur: d, ok: r.OK})
+		} else {
+			dropped++
+		}
+		mu.Unlock()
+	}
 	for i := range plan.Checkers {
+		if start := plan.Checkers[i].Start; start != nil {
+			plan.Checkers[i].Start = func(done func(probe.Result)) func() {
+				s := time.Now()
+				return start(func(r probe.Result) { record(s, r); done(r) })
+			}
+		}
 		orig := plan.Checkers[i].Probe
 		plan.Checkers[i].Probe = func(ctx context.Context) probe.Result {
 			s := time.Now()

@@ -227,15 +227,23 @@ func describe(ctx context.Context, err error) string {
 // TCP is TCP_CHECK: the server is up when a connection succeeds within the
 // connect timeout (check_tcp.c closes it at once).
 func TCP(ctx context.Context, c Conn) Result {
-	start := time.Now()
+	ch := make(chan Result, 1)
+	cancel := StartTCP(c, func(r Result) { ch <- r })
+	select {
+	case r := <-ch:
+		return r
+	case <-ctx.Done():
+		cancel()
+		r := <-ch
+		r.Detail = fmt.Sprintf("TCP connect to %s: %s", c.Addr, describe(ctx, ctx.Err()))
+		return r
+	}
+}
+
+// dialTCP is TCP_CHECK through net.Dialer, where epoll is unavailable.
+func dialTCP(ctx context.Context, c Conn, start time.Time) Result {
 	if !c.Addr.IsValid() {
 		return fail(start, "TCP connect: no address to connect to")
-	}
-	if p, err := sharedPoller(); err == nil {
-		if err := p.connect(ctx, c); err != nil {
-			return fail(start, "TCP connect to %s: %s", c.Addr, describe(ctx, err))
-		}
-		return pass(start, "TCP connect to %s succeeded", c.Addr)
 	}
 	nc, err := c.dial(ctx, "tcp")
 	if err != nil {

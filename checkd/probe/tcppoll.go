@@ -1,7 +1,9 @@
 package probe
 
 import (
+	"container/heap"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -13,18 +15,35 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// tcpPoller connects TCP_CHECK sockets with as few system calls as the
-// check needs (socket, connect, one epoll registration, getsockopt, close)
-// and one shared epoll loop, instead of a net.Dialer per probe, which adds
-// socket options, address lookups and a second epoll registration: at
-// thousands of checks a second the system calls are most of checkd's CPU.
+// tcpPoller runs TCP_CHECK connection attempts the way keepalived's
+// checker does: non-blocking sockets on one epoll loop, timeouts from one
+// deadline heap, no goroutine, timer or context per probe. A probe costs
+// socket, connect, one epoll registration, getsockopt and close; at
+// thousands of checks a second everything else (a goroutine and two
+// timers per probe, net.Dialer's extra socket calls, an OS thread hand-off
+// per completion) was most of checkd's CPU.
 type tcpPoller struct {
 	epfd int
+	efd  int // eventfd: wakes the loop when an earlier deadline arrives
 
-	mu      sync.Mutex
-	waiters map[uint64]chan uint32 // token -> receives the epoll events
-	next    uint64
+	mu       sync.Mutex
+	waiters  map[uint64]*tcpWaiter
+	deadline waiterHeap
+	next     uint64
 }
+
+// tcpWaiter is one connection attempt in progress.
+type tcpWaiter struct {
+	tok      uint64
+	fd       int
+	addr     netip.AddrPort
+	start    time.Time
+	deadline time.Time
+	done     func(Result)
+	idx      int // in the deadline heap
+}
+
+const wakeToken = 0 // the eventfd's token; probes' tokens start at 1
 
 var (
 	pollerOnce sync.Once
@@ -34,63 +53,207 @@ var (
 
 func sharedPoller() (*tcpPoller, error) {
 	pollerOnce.Do(func() {
-		fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+		epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 		if err != nil {
 			pollerErr = fmt.Errorf("epoll_create1: %w", err)
 			return
 		}
-		poller = &tcpPoller{epfd: fd, waiters: map[uint64]chan uint32{}}
+		efd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+		if err != nil {
+			unix.Close(epfd)
+			pollerErr = fmt.Errorf("eventfd: %w", err)
+			return
+		}
+		ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: wakeToken}
+		if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, efd, &ev); err != nil {
+			unix.Close(epfd)
+			unix.Close(efd)
+			pollerErr = fmt.Errorf("epoll_ctl eventfd: %w", err)
+			return
+		}
+		poller = &tcpPoller{epfd: epfd, efd: efd, waiters: map[uint64]*tcpWaiter{}}
 		go poller.loop()
 	})
 	return poller, pollerErr
 }
 
-// loop delivers readiness to the probes waiting for it. Events carry a
-// token, never the descriptor: a descriptor closed after a timeout may be
-// reused by the next probe before a stale event is read.
-func (p *tcpPoller) loop() {
-	events := make([]unix.EpollEvent, 256)
-	for {
-		n, err := unix.EpollWait(p.epfd, events, -1)
-		if err != nil {
-			if errors.Is(err, unix.EINTR) {
-				continue
-			}
-			return
-		}
-		p.mu.Lock()
-		for _, ev := range events[:n] {
-			tok := uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
-			if ch, ok := p.waiters[tok]; ok {
-				delete(p.waiters, tok)
-				ch <- ev.Events
-			}
-		}
-		p.mu.Unlock()
+// StartTCP begins a TCP_CHECK connection attempt and returns at once;
+// done receives the outcome exactly once, from the poller's goroutine (or
+// from StartTCP or cancel itself when the attempt ends right away).
+// cancel abandons the attempt: done is then called with a failure, unless
+// it was already called.
+func StartTCP(c Conn, done func(Result)) (cancel func()) {
+	start := time.Now()
+	p, err := sharedPoller()
+	if err != nil {
+		// No epoll here: fall back to a goroutine around net.Dialer.
+		ctx, stop := context.WithCancel(context.Background())
+		go func() { defer stop(); done(dialTCP(ctx, c, start)) }()
+		return stop
 	}
-}
-
-// watch registers fd for writability (connect completion), one shot.
-func (p *tcpPoller) watch(fd int) (uint64, chan uint32, error) {
-	ch := make(chan uint32, 1)
+	if !c.Addr.IsValid() {
+		done(fail(start, "TCP connect: no address to connect to"))
+		return func() {}
+	}
+	fd, err := p.connect(c)
+	switch {
+	case err == nil && fd < 0:
+		done(pass(start, "TCP connect to %s succeeded", c.Addr))
+		return func() {}
+	case err != nil:
+		done(fail(start, "TCP connect to %s: %s", c.Addr, describe(context.Background(), err)))
+		return func() {}
+	}
+	w := &tcpWaiter{fd: fd, addr: c.Addr, start: start, deadline: start.Add(c.timeout()), done: done}
+	// Registered under the lock: the loop cannot see the event before the
+	// waiter exists, and cancel cannot close the socket in between.
 	p.mu.Lock()
 	p.next++
-	tok := p.next
-	p.waiters[tok] = ch
-	p.mu.Unlock()
+	w.tok = p.next
 	ev := unix.EpollEvent{Events: unix.EPOLLOUT | unix.EPOLLERR | unix.EPOLLHUP | unix.EPOLLONESHOT,
-		Fd: int32(uint32(tok)), Pad: int32(uint32(tok >> 32))}
+		Fd: int32(uint32(w.tok)), Pad: int32(uint32(w.tok >> 32))}
 	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
-		p.forget(tok)
-		return 0, nil, err
+		p.mu.Unlock()
+		unix.Close(fd)
+		done(fail(start, "TCP connect to %s: epoll_ctl: %v", c.Addr, err))
+		return func() {}
 	}
-	return tok, ch, nil
+	p.waiters[w.tok] = w
+	heap.Push(&p.deadline, w)
+	earliest := p.deadline[0] == w
+	p.mu.Unlock()
+	if earliest {
+		p.wake()
+	}
+	return func() {
+		p.finish(w.tok, func(w *tcpWaiter) Result { return fail(w.start, "TCP connect to %s: cancelled", w.addr) })
+	}
 }
 
-func (p *tcpPoller) forget(tok uint64) {
+// connect opens a non-blocking socket and starts connecting: fd -1 with a
+// nil error is a connection established at once (closed already).
+func (p *tcpPoller) connect(c Conn) (int, error) {
+	remote, family, err := sockaddr(c.Addr, c.BindIf)
+	if err != nil {
+		return -1, err
+	}
+	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
+	if err != nil {
+		return -1, fmt.Errorf("socket: %w", err)
+	}
+	if err := prepare(fd, c); err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	err = unix.Connect(fd, remote)
+	switch {
+	case err == nil:
+		unix.Close(fd)
+		return -1, nil
+	case errors.Is(err, unix.EINPROGRESS):
+		return fd, nil
+	}
+	unix.Close(fd)
+	return -1, err
+}
+
+// finish ends an attempt once: closes its socket, forgets it and calls
+// done with what outcome computes (under no lock).
+func (p *tcpPoller) finish(tok uint64, outcome func(*tcpWaiter) Result) {
 	p.mu.Lock()
-	delete(p.waiters, tok)
+	w, ok := p.waiters[tok]
+	if ok {
+		delete(p.waiters, tok)
+		heap.Remove(&p.deadline, w.idx)
+	}
 	p.mu.Unlock()
+	if !ok {
+		return
+	}
+	res := outcome(w)
+	unix.Close(w.fd)
+	w.done(res)
+}
+
+func (p *tcpPoller) wake() {
+	var one [8]byte
+	binary.NativeEndian.PutUint64(one[:], 1)
+	_, _ = unix.Write(p.efd, one[:])
+}
+
+// loop waits for connections to complete and for deadlines to pass.
+// Events carry a token, never the descriptor: a descriptor closed by a
+// timeout or cancel may be reused by the next probe before a stale event
+// is read.
+func (p *tcpPoller) loop() {
+	events := make([]unix.EpollEvent, 256)
+	var ready []uint64
+	for {
+		timeout := -1
+		p.mu.Lock()
+		if len(p.deadline) > 0 {
+			d := time.Until(p.deadline[0].deadline)
+			timeout = int((max(d, 0) + time.Millisecond - 1) / time.Millisecond)
+		}
+		p.mu.Unlock()
+		n, err := unix.EpollWait(p.epfd, events, timeout)
+		if err != nil && !errors.Is(err, unix.EINTR) {
+			return
+		}
+		ready = ready[:0]
+		for _, ev := range events[:max(n, 0)] {
+			tok := uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
+			if tok == wakeToken {
+				var buf [8]byte
+				_, _ = unix.Read(p.efd, buf[:])
+				continue
+			}
+			ready = append(ready, tok)
+		}
+		for _, tok := range ready {
+			p.finish(tok, connected)
+		}
+		now := time.Now()
+		for {
+			p.mu.Lock()
+			var tok uint64
+			if len(p.deadline) > 0 && !p.deadline[0].deadline.After(now) {
+				tok = p.deadline[0].tok
+			}
+			p.mu.Unlock()
+			if tok == 0 {
+				break
+			}
+			p.finish(tok, func(w *tcpWaiter) Result { return fail(w.start, "TCP connect to %s: timeout", w.addr) })
+		}
+	}
+}
+
+// connected reads the outcome of an attempt whose socket became writable.
+func connected(w *tcpWaiter) Result {
+	soerr, err := unix.GetsockoptInt(w.fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	switch {
+	case err != nil:
+		return fail(w.start, "TCP connect to %s: getsockopt: %v", w.addr, err)
+	case soerr != 0:
+		return fail(w.start, "TCP connect to %s: %s", w.addr, describe(context.Background(), syscall.Errno(soerr)))
+	}
+	return pass(w.start, "TCP connect to %s succeeded", w.addr)
+}
+
+// waiterHeap orders attempts by deadline.
+type waiterHeap []*tcpWaiter
+
+func (h waiterHeap) Len() int           { return len(h) }
+func (h waiterHeap) Less(i, j int) bool { return h[i].deadline.Before(h[j].deadline) }
+func (h waiterHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i]; h[i].idx = i; h[j].idx = j }
+func (h *waiterHeap) Push(x any)        { w := x.(*tcpWaiter); w.idx = len(*h); *h = append(*h, w) }
+func (h *waiterHeap) Pop() any {
+	old := *h
+	w := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	return w
 }
 
 // sockaddr converts an address for the socket calls; ifname gives a
@@ -111,18 +274,8 @@ func sockaddr(ap netip.AddrPort, ifname string) (unix.Sockaddr, int, error) {
 	return sa, unix.AF_INET6, nil
 }
 
-// tcpConnect is TCP_CHECK's connection attempt: nil when the connection
-// was established within the timeout (and closed at once).
-func (p *tcpPoller) connect(ctx context.Context, c Conn) error {
-	remote, family, err := sockaddr(c.Addr, c.BindIf)
-	if err != nil {
-		return err
-	}
-	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
-	if err != nil {
-		return fmt.Errorf("socket: %w", err)
-	}
-	defer unix.Close(fd)
+// prepare sets a checker socket's options and source address.
+func prepare(fd int, c Conn) error {
 	if c.BindIf != "" {
 		if err := unix.SetsockoptString(fd, unix.SOL_SOCKET, unix.SO_BINDTODEVICE, c.BindIf); err != nil {
 			return fmt.Errorf("bind_if %s: %w", c.BindIf, err)
@@ -145,43 +298,5 @@ func (p *tcpPoller) connect(ctx context.Context, c Conn) error {
 			return fmt.Errorf("bind %s: %w", l, err)
 		}
 	}
-	err = unix.Connect(fd, remote)
-	switch {
-	case err == nil:
-		return nil
-	case !errors.Is(err, unix.EINPROGRESS):
-		return err
-	}
-	tok, ch, err := p.watch(fd)
-	if err != nil {
-		return fmt.Errorf("epoll_ctl: %w", err)
-	}
-	timer := time.NewTimer(c.timeout())
-	defer timer.Stop()
-	select {
-	case <-ch:
-	case <-timer.C:
-		p.forget(tok)
-		return errTimeout
-	case <-ctx.Done():
-		p.forget(tok)
-		return ctx.Err()
-	}
-	soerr, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
-	if err != nil {
-		return fmt.Errorf("getsockopt: %w", err)
-	}
-	if soerr != 0 {
-		return syscall.Errno(soerr)
-	}
 	return nil
 }
-
-// errTimeout is a connection attempt that outlived connect_timeout.
-var errTimeout = timeoutError{}
-
-type timeoutError struct{}
-
-func (timeoutError) Error() string   { return "timeout" }
-func (timeoutError) Timeout() bool   { return true }
-func (timeoutError) Temporary() bool { return true }

@@ -79,10 +79,14 @@ func TestScaleTCP(t *testing.T) {
 		target := targets[i%len(targets)]
 		// keepalived's default connect_timeout: a SYN the kernel drops
 		// under load is retransmitted within it.
-		err := s.Add(Check{ID: fmt.Sprint(i), Machine: m, Timeout: 10 * time.Second,
-			Probe: func(ctx context.Context) probe.Result {
-				return probe.TCP(ctx, probe.Conn{Addr: target, Timeout: probe.DefaultTimeout})
-			}})
+		conn := probe.Conn{Addr: target, Timeout: probe.DefaultTimeout}
+		c := Check{ID: fmt.Sprint(i), Machine: m, Timeout: 10 * time.Second,
+			Probe: func(ctx context.Context) probe.Result { return probe.TCP(ctx, conn) }}
+		if i%2 == 0 {
+			// Half without a goroutine per probe, as TCP_CHECK runs.
+			c.Start = func(done func(probe.Result)) func() { return probe.StartTCP(conn, done) }
+		}
+		err := s.Add(c)
 		if err != nil {
 			t.Fatal(err)
 		}

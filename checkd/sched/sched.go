@@ -39,6 +39,12 @@ type Check struct {
 	// Probe performs one check. It must honour ctx: the scheduler cancels
 	// it after Timeout and at shutdown, and waits for it to return.
 	Probe func(ctx context.Context) probe.Result
+	// Start, when set, is used instead of Probe: it begins a probe
+	// without a goroutine of its own and calls done exactly once with the
+	// outcome (perhaps before it returns); cancel abandons the probe, done
+	// still being called. Timeout does not apply: Start enforces its own.
+	// TCP_CHECK uses it (probe.StartTCP), like keepalived's event loop.
+	Start func(done func(probe.Result)) (cancel func())
 	// Machine must be started (its first Next set) before Add.
 	Machine Machine
 	// Timeout bounds one probe (0: only the probe's own timeouts).
@@ -115,8 +121,8 @@ type entry struct {
 	Check
 	gen     uint64 // bumped on every (re)schedule; stale heap items are skipped
 	removed bool
-	cancel  context.CancelFunc // of the probe in flight, nil when none
-	readyAt uint64             // the pass of launchDue that found it due
+	cancel  func() // of the probe in flight, nil when none
+	readyAt uint64 // the pass of launchDue that found it due
 }
 
 type completion struct {
@@ -147,7 +153,7 @@ func (s *Scheduler) Add(c Check) error {
 	switch {
 	case c.ID == "":
 		return errors.New("sched: check without an ID")
-	case c.Probe == nil || c.Machine == nil:
+	case (c.Probe == nil && c.Start == nil) || c.Machine == nil:
 		return fmt.Errorf("sched: check %s lacks a probe or a machine", c.ID)
 	}
 	s.mu.Lock()
@@ -333,6 +339,12 @@ func (s *Scheduler) start(ctx context.Context, e *entry, now time.Time) {
 		s.stats.Late++ // it waited for a slot
 	}
 	c := e.Check
+	if c.Start != nil {
+		e.cancel = c.Start(func(res probe.Result) {
+			s.done <- completion{e: e, start: now, end: s.clock.Now(), res: res}
+		})
+		return
+	}
 	pctx, cancel := context.WithCancel(ctx)
 	if c.Timeout > 0 {
 		pctx, cancel = context.WithTimeout(ctx, c.Timeout)
@@ -391,7 +403,18 @@ func (s *Scheduler) notifyIdle(now time.Time) {
 func (s *Scheduler) drain() {
 	s.mu.Lock()
 	n := s.stats.InFlight
+	var cancels []func()
+	for _, e := range s.entries {
+		if e.cancel != nil {
+			cancels = append(cancels, e.cancel)
+		}
+	}
 	s.mu.Unlock()
+	// Probes started without a context (Check.Start) are cancelled here;
+	// the others saw their context end.
+	for _, cancel := range cancels {
+		cancel()
+	}
 	for range n {
 		c := <-s.done
 		s.mu.Lock()

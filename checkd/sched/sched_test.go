@@ -407,3 +407,44 @@ func TestRunStops(t *testing.T) {
 		t.Errorf("stats after stop %+v (probes cut short by shutdown must not count)", st)
 	}
 }
+
+// Probes started without a goroutine (Check.Start) are cancelled at
+// shutdown too, and Run waits for their completions.
+func TestRunStopsStartedProbes(t *testing.T) {
+	s := New(Options{})
+	started := make(chan struct{}, 3)
+	var cancelled sync.WaitGroup
+	cancelled.Add(3)
+	for i := range 3 {
+		m := health.NewChecker(health.CheckerConfig{DelayLoop: time.Second})
+		m.Start(time.Now(), 0)
+		s.Add(Check{ID: fmt.Sprint(i), Machine: m, Start: func(done func(probe.Result)) func() {
+			started <- struct{}{}
+			var once sync.Once
+			return func() { once.Do(func() { cancelled.Done(); done(probe.Result{Detail: "cancelled"}) }) }
+		}})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	for range 3 {
+		select {
+		case <-started:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the probes did not start")
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return: the started probes were not cancelled")
+	}
+	cancelled.Wait()
+	if st := s.Stats(); st.InFlight != 0 || st.Probes != 0 {
+		t.Errorf("stats after stop %+v", st)
+	}
+}
