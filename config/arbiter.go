@@ -25,8 +25,11 @@ type Arbiter struct {
 	// Arbiters are the vigil arbiter hosts; a lease needs a majority.
 	Arbiters []netip.AddrPort `json:"arbiters,omitempty"`
 	// Secret is the shared secret the gossip encryption key is derived
-	// from (HKDF-SHA256); empty means unencrypted gossip (warned).
-	Secret string `json:"-"`
+	// from (HKDF-SHA256); empty means unencrypted gossip (warned). It is
+	// marshalled (as auth_pass is): the agent child gets its configuration
+	// as JSON over IPC, and without it would gossip unencrypted and be
+	// refused by every arbiter.
+	Secret string `json:"secret,omitempty"`
 	// RequireQuorum: see arbiter/README.md. Default: on when arbiters
 	// are configured.
 	RequireQuorum bool `json:"require_quorum"`

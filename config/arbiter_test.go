@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -72,5 +73,25 @@ func TestArbiterBlockErrors(t *testing.T) {
 	_, diags := Parse("a.conf", []byte(arbiterInstance+"arbiter {\nbind 198.18.1.1\npeer 198.18.1.2\n}\n"), Options{})
 	if diags.HasErrors() || !strings.Contains(diags.Error(), "no secret") {
 		t.Errorf("without a secret: %v; want only a warning", diags)
+	}
+}
+
+// The agent child gets its configuration as JSON over IPC: the secret
+// must survive it (it did not, and the nodes gossiped unencrypted).
+func TestArbiterSecretSurvivesJSON(t *testing.T) {
+	cfg, diags := Parse("a.conf", []byte(arbiterInstance+"arbiter {\n bind 198.18.1.1\n peer 198.18.1.2\n arbiter 198.18.1.10\n secret \"s3cret\"\n}\n"), Options{})
+	if diags.HasErrors() {
+		t.Fatalf("diagnostics: %v", diags)
+	}
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Config
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Arbiter == nil || back.Arbiter.Secret != "s3cret" || !back.Arbiter.RequireQuorum {
+		t.Fatalf("after a JSON round trip: %+v", back.Arbiter)
 	}
 }
