@@ -28,6 +28,7 @@ type Status struct {
 	Children []ChildStatus   `json:"children"`
 	VRRP     json.RawMessage `json:"vrrp,omitempty"`     // vrrpd's own status, when it runs
 	LVS      json.RawMessage `json:"lvs,omitempty"`      // lvsd's own status (the IPVS tables), when it runs
+	Agent    json.RawMessage `json:"agent,omitempty"`    // the arbiter agent's status (members, holds, leases), when it runs
 	StandIn  *standInStatus  `json:"stand_in,omitempty"` // adverts sent for an absent vrrpd
 	// Backends are the checked real servers as checkd last reported them.
 	Backends []ipc.Backend `json:"real_servers,omitempty"`
@@ -85,7 +86,7 @@ func (s *Supervisor) command(ctx context.Context, cmd Command) (any, error) {
 		return s.status(ctx), nil
 	case "restart":
 		if len(cmd.Args) != 1 {
-			return nil, fmt.Errorf("restart needs one subsystem: vrrpd, checkd, lvsd or arbiter")
+			return nil, fmt.Errorf("restart needs one subsystem: vrrpd, checkd, lvsd or agent")
 		}
 		s.mu.Lock()
 		c := s.children[cmd.Args[0]]
@@ -140,18 +141,21 @@ func (s *Supervisor) status(ctx context.Context) Status {
 		Config: s.opts.ConfigPath, RunDir: s.opts.RunDir}
 	s.mu.Lock()
 	var children []*child
-	for _, name := range []string{"vrrpd", "checkd", "lvsd", "arbiter"} {
+	// The arbiter agent's child is "agent" (it was listed as "arbiter",
+	// so vigil status never showed it).
+	for _, name := range []string{"vrrpd", "checkd", "lvsd", "agent"} {
 		if c := s.children[name]; c != nil {
 			children = append(children, c)
 		}
 	}
-	vrrp, lvs := s.children["vrrpd"], s.children["lvsd"]
+	vrrp, lvs, agent := s.children["vrrpd"], s.children["lvsd"], s.children["agent"]
 	s.mu.Unlock()
 	for _, c := range children {
 		st.Children = append(st.Children, c.status())
 	}
 	st.VRRP = childStatus(ctx, vrrp)
 	st.LVS = childStatus(ctx, lvs)
+	st.Agent = childStatus(ctx, agent)
 	st.Backends = s.Backends()
 	if sent, errs := s.standIn.Counts(); sent+errs > 0 {
 		st.StandIn = &standInStatus{Sent: sent, Errors: errs}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"sort"
@@ -15,6 +16,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"go.uber.org/zap"
 
+	"github.com/vigil-ha/vigil/arbiter/agent"
 	"github.com/vigil-ha/vigil/core"
 	"github.com/vigil-ha/vigil/internal/logging"
 	"github.com/vigil-ha/vigil/ipc"
@@ -152,8 +154,9 @@ func statusCommand() *cli.Command {
 		Action: func(c *cli.Context) error {
 			var st struct {
 				core.Status
-				LVS  *lvsd.Status `json:"lvs"`
-				VRRP *struct {
+				LVS   *lvsd.Status  `json:"lvs"`
+				Agent *agent.Status `json:"agent"`
+				VRRP  *struct {
 					Instances []struct {
 						Name              string   `json:"name"`
 						VRID              int      `json:"vrid"`
@@ -191,6 +194,9 @@ func statusCommand() *cli.Command {
 						in.Master, strings.Join(in.VIPs, " "))
 				}
 				fmt.Fprintln(w)
+			}
+			if st.Agent != nil {
+				printAgent(w, st.Agent)
 			}
 			if len(st.Backends) > 0 {
 				fmt.Fprintln(w, "VIRTUAL SERVER\tREAL SERVER\tHEALTH\tWEIGHT\tFAILED CHECKS")
@@ -293,4 +299,39 @@ func handoffCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// printAgent is the arbiter agent's part of vigil status: per protected
+// instance the hold and its reason, the lease and the live peers; then the
+// gossip members.
+func printAgent(w io.Writer, a *agent.Status) {
+	fmt.Fprintln(w, "ARBITER\tSTATE\tHELD\tLEASE\tPEERS ALIVE")
+	for _, in := range a.Instances {
+		d := in.Decision
+		held := "no"
+		if d.Held {
+			held = "yes: " + d.Reason
+		}
+		lease := d.Mode
+		if d.Mode == "lease" {
+			lease = fmt.Sprintf("none (%d/%d grants)", d.Grants, d.Arbiters)
+			if !d.LeaseValidUntil.IsZero() {
+				lease = fmt.Sprintf("valid %s (%d/%d grants)", time.Until(d.LeaseValidUntil).Round(100*time.Millisecond), d.Grants, d.Arbiters)
+			}
+		}
+		peers := strings.Join(d.PeersAlive, " ")
+		if peers == "" {
+			peers = "-"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", in.Name, in.State, held, lease, peers)
+	}
+	var members []string
+	for _, m := range a.Members {
+		role := string(m.Role)
+		if role == "" {
+			role = "node"
+		}
+		members = append(members, fmt.Sprintf("%s (%s, %s)", m.Name, role, m.State))
+	}
+	fmt.Fprintf(w, "gossip members: %s\n\n", strings.Join(members, ", "))
 }
