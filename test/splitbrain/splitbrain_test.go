@@ -1,0 +1,543 @@
+// Package splitbrain_test runs the split-brain acceptance scenarios (S1-S6
+// of arbiter/README.md) end to end with real processes: two `vigil run`
+// nodes with an arbiter block, `vigil arbiter` on a third namespace, a
+// client probing the VIP; and the same cuts against a keepalived pair, the
+// baseline. Figures go to docs/split-brain.md.
+//
+// Two networks, each a lab (its own switch): the VRRP net 198.18.2.0/24
+// (A .1, B .2, client .100, VIP .50) and the gossip net 198.18.3.0/24 (A
+// .1, B .2, arbiters .10 .11 .12). Cuts are nftables rules inside the
+// namespaces: a node drops what arrives from the other node's address on a
+// net (S1, S3); an isolated node's switch ports drop everything, ARP
+// included, in a bridge table of the switch namespaces (S2), so its links
+// stay up as with a failed switch rather than a pulled cable.
+package splitbrain_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vigil-ha/vigil/internal/lab"
+)
+
+var vigilBin string
+
+func TestMain(m *testing.M) { lab.MainWithVigil(m, &vigilBin) }
+
+const (
+	secret = "split-brain acceptance secret"
+	// Observation windows: longer than B's master-down interval (3.61 s
+	// at advert_int 1, priority 100) and than a lease (3 s).
+	observe = 5 * time.Second
+)
+
+var (
+	vip     = netip.MustParseAddr("198.18.2.50")
+	service = netip.AddrPortFrom(vip, 8080)
+	arbAddr = []netip.Addr{netip.MustParseAddr("198.18.3.10"), netip.MustParseAddr("198.18.3.11"), netip.MustParseAddr("198.18.3.12")}
+)
+
+// ---------------------------------------------------------------- the bed
+
+type node struct {
+	t            *testing.T
+	name         string
+	ns           *lab.NS
+	vif, gif     string     // interfaces on the VRRP and gossip nets
+	vaddr, gaddr netip.Addr // their addresses
+	prio         int
+	dir          string
+	conf         string
+	cmd          *cmdHandle
+	out          lab.Buffer
+	watch        *lab.AddrWatch
+}
+
+type arbiter struct {
+	name  string
+	ns    *lab.NS
+	addr  netip.Addr
+	dir   string
+	cmd   *cmdHandle
+	out   lab.Buffer
+	sock  string
+	peers []netip.Addr
+}
+
+type bed struct {
+	t          *testing.T
+	vnet, gnet *lab.Lab
+	a, b       *node
+	client     *lab.NS
+	arbs       []*arbiter
+	keepalived bool
+	probe      *lab.Probe
+}
+
+// newBed builds both networks with narbs arbiter namespaces (0 for the
+// keepalived pair, which has no gossip path).
+func newBed(t *testing.T, narbs int, keepalived bool) *bed {
+	b := &bed{t: t, keepalived: keepalived}
+	b.vnet = lab.New(t)
+	b.gnet = lab.New(t)
+	mk := func(name string, last byte, prio int) *node {
+		ns := b.vnet.Namespace(name)
+		n := &node{t: t, name: name, ns: ns, prio: prio, dir: t.TempDir(),
+			vaddr: netip.AddrFrom4([4]byte{198, 18, 2, last}), gaddr: netip.AddrFrom4([4]byte{198, 18, 3, last})}
+		n.vif = b.vnet.Connect(ns, n.vaddr.String()+"/24")
+		if !keepalived {
+			n.gif = b.gnet.Connect(ns, n.gaddr.String()+"/24")
+		}
+		n.conf = filepath.Join(n.dir, "keepalived.conf")
+		n.watch = ns.WatchAddrs()
+		ns.Serve(8080)
+		return n
+	}
+	b.a, b.b = mk("a", 1, 150), mk("b", 2, 100)
+	b.client = b.vnet.Namespace("client")
+	b.vnet.Connect(b.client, "198.18.2.100/24")
+	for i := 0; i < narbs; i++ {
+		name := fmt.Sprintf("arb%d", i+1)
+		ns := b.gnet.Namespace(name)
+		b.gnet.Connect(ns, arbAddr[i].String()+"/24")
+		dir := t.TempDir()
+		b.arbs = append(b.arbs, &arbiter{name: name, ns: ns, addr: arbAddr[i], dir: dir,
+			sock: filepath.Join(dir, "status.sock"), peers: []netip.Addr{b.a.gaddr, b.b.gaddr}})
+	}
+	// Runs before the labs' teardown (cleanups are LIFO): stop the
+	// daemons while their directories exist, and show their logs on
+	// failure.
+	t.Cleanup(func() {
+		for _, n := range []*node{b.a, b.b} {
+			n.cmd.kill(t, syscall.SIGKILL)
+		}
+		for _, r := range b.arbs {
+			r.cmd.kill(t, syscall.SIGKILL)
+		}
+		if t.Failed() {
+			for _, n := range []*node{b.a, b.b} {
+				t.Logf("--- %s output:\n%s", n.name, tail(n.out.String(), 200))
+			}
+			for _, r := range b.arbs {
+				t.Logf("--- %s output:\n%s", r.name, tail(r.out.String(), 60))
+			}
+		}
+	})
+	return b
+}
+
+func tail(s string, lines int) string {
+	l := strings.Split(s, "\n")
+	if len(l) > lines {
+		l = l[len(l)-lines:]
+	}
+	return strings.Join(l, "\n")
+}
+
+type cmdHandle struct {
+	pid  int
+	done chan struct{}
+}
+
+func wrap(c interface {
+	Wait() error
+}, pid int) *cmdHandle {
+	h := &cmdHandle{pid: pid, done: make(chan struct{})}
+	go func() { _ = c.Wait(); close(h.done) }()
+	return h
+}
+
+func (h *cmdHandle) kill(t *testing.T, sig syscall.Signal) {
+	if h == nil {
+		return
+	}
+	select {
+	case <-h.done:
+		return
+	default:
+	}
+	_ = syscall.Kill(-h.pid, sig)
+	select {
+	case <-h.done:
+	case <-time.After(15 * time.Second):
+		t.Errorf("pid %d did not exit within 15s of %v", h.pid, sig)
+		_ = syscall.Kill(-h.pid, syscall.SIGKILL)
+	}
+}
+
+func (b *bed) conf(n *node) string {
+	s := fmt.Sprintf(`vrrp_instance VI_1 {
+    state BACKUP
+    interface %s
+    virtual_router_id 51
+    priority %d
+    advert_int 1
+    virtual_ipaddress {
+        %s/24
+    }
+}
+`, n.vif, n.prio, vip)
+	if b.keepalived {
+		return s
+	}
+	peer := b.a
+	if n == b.a {
+		peer = b.b
+	}
+	var arbs strings.Builder
+	for _, r := range b.arbs {
+		fmt.Fprintf(&arbs, "    arbiter %s:7946\n", r.addr)
+	}
+	return s + fmt.Sprintf(`arbiter {
+    node_name %s
+    bind %s:7946
+    peer %s:7946
+%s    secret "%s"
+    require_quorum
+}
+`, n.name, n.gaddr, peer.gaddr, arbs.String(), secret)
+}
+
+func (b *bed) startNode(n *node) {
+	b.t.Helper()
+	if err := os.WriteFile(n.conf, []byte(b.conf(n)), 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+	if b.keepalived {
+		c := n.ns.Start(&n.out, &n.out, "keepalived", "-n", "-l", "-D", "-P", "-f", n.conf,
+			"-p", filepath.Join(n.dir, "k.pid"), "-r", filepath.Join(n.dir, "v.pid"), "-c", filepath.Join(n.dir, "c.pid"))
+		n.cmd = wrap(c, c.Process.Pid)
+		return
+	}
+	c := n.ns.Start(&n.out, &n.out, vigilBin, "run", "-f", n.conf, "--run-dir", filepath.Join(n.dir, "run"), "--log-format", "json")
+	n.cmd = wrap(c, c.Process.Pid)
+}
+
+func (b *bed) startArbiter(r *arbiter) {
+	b.t.Helper()
+	sf := filepath.Join(r.dir, "secret")
+	if err := os.WriteFile(sf, []byte(secret+"\n"), 0o600); err != nil {
+		b.t.Fatal(err)
+	}
+	args := []string{"arbiter", "--bind", r.addr.String() + ":7946", "--secret-file", sf, "--name", r.name,
+		"--state", filepath.Join(r.dir, "state.json"), "--status", "unix:" + r.sock, "--log-format", "json"}
+	for _, p := range r.peers {
+		args = append(args, "--peer", p.String()+":7946")
+	}
+	c := r.ns.Start(&r.out, &r.out, vigilBin, args...)
+	r.cmd = wrap(c, c.Process.Pid)
+}
+
+// arbiterStatus reads an arbiter's JSON status over its unix socket
+// (unix sockets are not bound to a network namespace).
+func (r *arbiter) status() (map[string]any, error) {
+	hc := http.Client{Timeout: time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", r.sock)
+		}}}
+	resp, err := hc.Get("http://arbiter/status")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var st map[string]any
+	return st, json.NewDecoder(resp.Body).Decode(&st)
+}
+
+// steady starts everything and waits until A owns the VIP, B does not,
+// and (Vigil) A holds the lease at every running arbiter.
+func (b *bed) steady() {
+	b.t.Helper()
+	for _, r := range b.arbs {
+		b.startArbiter(r)
+	}
+	b.startNode(b.a)
+	time.Sleep(300 * time.Millisecond) // A first: it becomes MASTER with nobody to preempt
+	b.startNode(b.b)
+	b.a.watch.Wait(vip, true, 20*time.Second)
+	if !b.keepalived {
+		b.waitFor(15*time.Second, "A holds the lease at every arbiter", func() bool {
+			for _, r := range b.arbs {
+				if !strings.Contains(r.leaseHolder(), "a") {
+					return false
+				}
+			}
+			return true
+		})
+	}
+	time.Sleep(1500 * time.Millisecond) // past B's start, so B is an established BACKUP
+	if b.b.watch.Has(vip) {
+		b.t.Fatalf("B holds the VIP in the steady state")
+	}
+	b.probe = b.client.StartProbeTimeout(service, 10*time.Millisecond, 200*time.Millisecond)
+	time.Sleep(200 * time.Millisecond)
+}
+
+func (r *arbiter) leaseHolder() string {
+	st, err := r.status()
+	if err != nil {
+		return ""
+	}
+	ls, _ := st["leases"].([]any)
+	var h []string
+	for _, l := range ls {
+		if m, ok := l.(map[string]any); ok {
+			h = append(h, fmt.Sprint(m["holder"]))
+		}
+	}
+	return strings.Join(h, ",")
+}
+
+func (b *bed) waitFor(timeout time.Duration, what string, ok func() bool) {
+	b.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !ok() {
+		if time.Now().After(deadline) {
+			b.t.Fatalf("not within %v: %s", timeout, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// ---------------------------------------------------------------- cuts
+
+// cutFrom makes n drop every IP packet from the given addresses (its own
+// per-test table); heal deletes the table.
+func cutFrom(n *lab.NS, table string, from ...netip.Addr) {
+	n.MustRun("nft", "add", "table", "inet", table)
+	n.MustRun("nft", "add chain inet "+table+" input { type filter hook input priority -10 ; }")
+	for _, a := range from {
+		n.MustRun("nft", "add", "rule", "inet", table, "input", "ip", "saddr", a.String(), "drop")
+	}
+}
+
+func heal(n *lab.NS, table string) { n.MustRun("nft", "delete", "table", "inet", table) }
+
+// cutVRRP: S1, the nodes drop each other's packets on the VRRP net.
+func (b *bed) cutVRRP() {
+	cutFrom(b.a.ns, "vgt_vrrp", b.b.vaddr)
+	cutFrom(b.b.ns, "vgt_vrrp", b.a.vaddr)
+}
+
+func (b *bed) healVRRP() {
+	heal(b.a.ns, "vgt_vrrp")
+	heal(b.b.ns, "vgt_vrrp")
+}
+
+// cutGossip: the nodes drop each other's packets on the gossip net.
+func (b *bed) cutGossip() {
+	cutFrom(b.a.ns, "vgt_gossip", b.b.gaddr)
+	cutFrom(b.b.ns, "vgt_gossip", b.a.gaddr)
+}
+
+func (b *bed) healGossip() {
+	heal(b.a.ns, "vgt_gossip")
+	heal(b.b.ns, "vgt_gossip")
+}
+
+// isolate cuts n off both networks at its switch ports: a bridge table
+// in each switch namespace drops every frame from or to n's port, ARP
+// included; the links stay up.
+func (b *bed) isolate(n *node, on bool) {
+	for _, x := range []struct {
+		l   *lab.Lab
+		ifn string
+	}{{b.vnet, n.vif}, {b.gnet, n.gif}} {
+		if x.ifn == "" {
+			continue
+		}
+		sw := x.l.Switch()
+		if !on {
+			sw.MustRun("nft", "delete", "table", "bridge", "vgt_isolate")
+			continue
+		}
+		port := x.l.SwitchPort(x.ifn)
+		sw.MustRun("nft", "add", "table", "bridge", "vgt_isolate")
+		sw.MustRun("nft", "add chain bridge vgt_isolate cut { type filter hook forward priority -10 ; }")
+		sw.MustRun("nft", "add", "rule", "bridge", "vgt_isolate", "cut", "iifname", port, "drop")
+		sw.MustRun("nft", "add", "rule", "bridge", "vgt_isolate", "cut", "oifname", port, "drop")
+	}
+}
+
+// ---------------------------------------------------------------- figures
+
+// result is one scenario's figures on one implementation.
+type result struct {
+	Scenario    string
+	DualHold    time.Duration // both nodes hold the VIP
+	NoHold      time.Duration // neither does
+	Failed      int           // failed client connects
+	Takeover    time.Duration // B took the VIP this long after the cut (-1: never)
+	Transitions int           // VIP additions and removals on either node
+	Owner       string        // who holds the VIP at the end of the window
+}
+
+// measure computes a window's figures from the kernel's address events
+// on both nodes (exact times, not samples) and the probe's failures.
+func (b *bed) measure(name string, from, to time.Time) result {
+	r := result{Scenario: name, Takeover: -1}
+	evA, evB := b.a.watch.Events(vip), b.b.watch.Events(vip)
+	at := func(evs []lab.AddrEvent, t time.Time) bool {
+		has := false
+		for _, e := range evs {
+			if !e.At.After(t) {
+				has = e.Added
+			}
+		}
+		return has
+	}
+	type ev struct {
+		at    time.Time
+		b     bool
+		added bool
+	}
+	var all []ev
+	for _, e := range evA {
+		if e.At.After(from) && !e.At.After(to) {
+			all = append(all, ev{e.At, false, e.Added})
+		}
+	}
+	for _, e := range evB {
+		if e.At.After(from) && !e.At.After(to) {
+			all = append(all, ev{e.At, true, e.Added})
+			if e.Added && r.Takeover < 0 {
+				r.Takeover = e.At.Sub(from)
+			}
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].at.Before(all[j].at) })
+	hasA, hasB := at(evA, from), at(evB, from)
+	prev := from
+	account := func(until time.Time) {
+		switch {
+		case hasA && hasB:
+			r.DualHold += until.Sub(prev)
+		case !hasA && !hasB:
+			r.NoHold += until.Sub(prev)
+		}
+		prev = until
+	}
+	for _, e := range all {
+		account(e.at)
+		if e.b {
+			hasB = e.added
+		} else {
+			hasA = e.added
+		}
+	}
+	account(to)
+	r.Transitions = len(all)
+	switch {
+	case hasA && hasB:
+		r.Owner = "A+B"
+	case hasA:
+		r.Owner = "A"
+	case hasB:
+		r.Owner = "B"
+	default:
+		r.Owner = "none"
+	}
+	if b.probe != nil {
+		_, fails := b.probe.Result()
+		for _, f := range fails {
+			if !f.Before(from) && f.Before(to) {
+				r.Failed++
+			}
+		}
+	}
+	return r
+}
+
+// window marks a scenario's start; its figures are taken when it ends.
+type window struct {
+	b    *bed
+	name string
+	from time.Time
+}
+
+func (b *bed) begin(name string) *window { return &window{b: b, name: name, from: time.Now()} }
+
+func (w *window) end() result {
+	time.Sleep(50 * time.Millisecond) // let the watchers read the last events
+	r := w.b.measure(w.name, w.from, time.Now())
+	w.b.t.Logf("%s: dual-hold %v, no-hold %v, failed probes %d, takeover %v, transitions %d, owner %s",
+		r.Scenario, ms(r.DualHold), ms(r.NoHold), r.Failed, ms(r.Takeover), r.Transitions, r.Owner)
+	return r
+}
+
+func ms(d time.Duration) string {
+	if d < 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%d ms", d.Milliseconds())
+}
+
+// ---------------------------------------------------------------- results
+
+type results struct {
+	mu   sync.Mutex
+	rows map[string][]result // by implementation
+}
+
+func (rs *results) add(impl string, r result) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if rs.rows == nil {
+		rs.rows = map[string][]result{}
+	}
+	rs.rows[impl] = append(rs.rows[impl], r)
+}
+
+var impls = []string{"vigil", "vigil-3-arbiters", "keepalived"}
+
+// table prints the implementations' rows side by side by scenario.
+func (rs *results) table() string {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	var sb strings.Builder
+	sb.WriteString("| scenario | implementation | dual-hold | no-hold | failed probes | takeover | VIP transitions | owner after |\n")
+	sb.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	// Scenarios in order of first appearance, S5 heals after the cut
+	// they heal.
+	var order []string
+	seen := map[string]bool{}
+	for _, impl := range impls {
+		for _, r := range rs.rows[impl] {
+			if !seen[r.Scenario] {
+				seen[r.Scenario] = true
+				order = append(order, r.Scenario)
+			}
+		}
+	}
+	rank := func(sc string) string {
+		if h, ok := strings.CutPrefix(sc, "S5 heal "); ok {
+			return h + " ~heal"
+		}
+		return sc
+	}
+	sort.SliceStable(order, func(i, j int) bool { return rank(order[i]) < rank(order[j]) })
+	for _, sc := range order {
+		for _, impl := range impls {
+			for _, r := range rs.rows[impl] {
+				if r.Scenario == sc {
+					fmt.Fprintf(&sb, "| %s | %s | %s | %s | %d | %s | %d | %s |\n", r.Scenario, impl,
+						ms(r.DualHold), ms(r.NoHold), r.Failed, ms(r.Takeover), r.Transitions, r.Owner)
+				}
+			}
+		}
+	}
+	return sb.String()
+}
