@@ -128,6 +128,7 @@ fuzz-config:
 # root or keepalived those skip and say why. `make test` runs no benchmark.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./...
+	VIGIL_BENCH_CHECKD=1 $(GO) test -run '^TestCheckdBench(Host|VM)$$' -v -count=1 -timeout 60m ./checkd/bench
 
 # Every fuzz target in every package, one after another (go test -fuzz takes
 # one target at a time).
