@@ -136,6 +136,9 @@ func arbiterConfig(c *cli.Context, log *zap.Logger) (server.Config, string, erro
 	if c.IsSet("lease-ttl") {
 		sc.LeaseTTL = c.Duration("lease-ttl")
 	}
+	if sc.LeaseTTL == 0 {
+		sc.LeaseTTL = 3 * time.Second // server.Start's default, so the start-up log tells it
+	}
 	if sc.LeaseTTL < 0 || sc.LeaseTTL > time.Hour {
 		return sc, "", fmt.Errorf("--lease-ttl %v out of range", sc.LeaseTTL)
 	}
