@@ -501,43 +501,64 @@ func (rs *results) add(impl string, r result) {
 	rs.rows[impl] = append(rs.rows[impl], r)
 }
 
-var impls = []string{"vigil", "vigil-3-arbiters", "keepalived"}
-
-// table prints the implementations' rows side by side by scenario.
+// table prints Vigil's and keepalived's figures side by side, one row per
+// scenario; the three-arbiter runs are Vigil rows of their own (S6).
 func (rs *results) table() string {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
-	var sb strings.Builder
-	sb.WriteString("| scenario | implementation | dual-hold | no-hold | failed probes | takeover | VIP transitions | owner after |\n")
-	sb.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- |\n")
-	// Scenarios in order of first appearance, S5 heals after the cut
-	// they heal.
+	type row struct{ vigil, ka *result }
+	rows := map[string]*row{}
 	var order []string
-	seen := map[string]bool{}
-	for _, impl := range impls {
-		for _, r := range rs.rows[impl] {
-			if !seen[r.Scenario] {
-				seen[r.Scenario] = true
-				order = append(order, r.Scenario)
+	get := func(sc string) *row {
+		if rows[sc] == nil {
+			rows[sc] = &row{}
+			order = append(order, sc)
+		}
+		return rows[sc]
+	}
+	for _, impl := range []string{"vigil", "vigil-3-arbiters", "keepalived"} {
+		for i := range rs.rows[impl] {
+			r := &rs.rows[impl][i]
+			switch impl {
+			case "vigil":
+				get(r.Scenario).vigil = r
+			case "vigil-3-arbiters":
+				sc := r.Scenario
+				if !strings.HasPrefix(sc, "S6") {
+					sc = "S6 (2 of 3 arbiters up): " + sc
+				}
+				get(sc).vigil = r
+			default:
+				get(r.Scenario).ka = r
 			}
 		}
 	}
+	// Each heal after the cut it heals, S6 last.
 	rank := func(sc string) string {
 		if h, ok := strings.CutPrefix(sc, "S5 heal "); ok {
 			return h + " ~heal"
 		}
+		if h, ok := strings.CutPrefix(sc, "S6 (2 of 3 arbiters up): S5 heal "); ok {
+			return "S6 (2 of 3 arbiters up): " + h + " ~heal"
+		}
+		if strings.HasPrefix(sc, "S6 one") {
+			return "S6 ("
+		}
 		return sc
 	}
 	sort.SliceStable(order, func(i, j int) bool { return rank(order[i]) < rank(order[j]) })
-	for _, sc := range order {
-		for _, impl := range impls {
-			for _, r := range rs.rows[impl] {
-				if r.Scenario == sc {
-					fmt.Fprintf(&sb, "| %s | %s | %s | %s | %d | %s | %d | %s |\n", r.Scenario, impl,
-						ms(r.DualHold), ms(r.NoHold), r.Failed, ms(r.Takeover), r.Transitions, r.Owner)
-				}
-			}
+	cells := func(r *result) string {
+		if r == nil {
+			return "| | | | | "
 		}
+		return fmt.Sprintf("| %s | %s | %d | %s | %s ", ms(r.DualHold), ms(r.NoHold), r.Failed, ms(r.Takeover), r.Owner)
+	}
+	var sb strings.Builder
+	sb.WriteString("| scenario | Vigil dual-hold | no-hold | failed probes | takeover | owner after " +
+		"| keepalived dual-hold | no-hold | failed probes | takeover | owner after |\n")
+	sb.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	for _, sc := range order {
+		fmt.Fprintf(&sb, "| %s %s%s|\n", sc, cells(rows[sc].vigil), cells(rows[sc].ka))
 	}
 	return sb.String()
 }
