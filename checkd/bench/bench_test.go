@@ -13,6 +13,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -269,7 +270,27 @@ func TestCheckdBenchGuest(t *testing.T) {
 	if _, err := os.Stat("/usr/sbin/keepalived"); err != nil {
 		t.Fatalf("keepalived was not copied into the guest: %v", err)
 	}
+	logClock(t)
 	runSizes(t, "vm-tcg", []string{Keepalived, Vigil}, envSizes(t, "VIGIL_BENCH_VM_N", "10000,2000,200"))
+}
+
+// logClock records what reading the time costs here: with a clocksource
+// the vDSO cannot read (anything but tsc), every clock_gettime is a system
+// call, which a Go program makes far more often than keepalived does.
+func logClock(t *testing.T) {
+	cs, _ := os.ReadFile("/sys/devices/system/clocksource/clocksource0/current_clocksource")
+	const n = 20000
+	start := time.Now()
+	for range n {
+		_ = time.Now()
+	}
+	perNow := time.Since(start) / n
+	start = time.Now()
+	for range n {
+		_ = syscall.Getppid()
+	}
+	perCall := time.Since(start) / n
+	t.Logf("guest clock: clocksource %s, time.Now %v, getppid %v", strings.TrimSpace(string(cs)), perNow, perCall)
 }
 
 // TestCheckdBenchVM boots the IPVS VM with keepalived copied in and runs

@@ -3,11 +3,11 @@ package probe
 import (
 	"container/heap"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -24,7 +24,11 @@ import (
 // per completion) was most of checkd's CPU.
 type tcpPoller struct {
 	epfd int
-	efd  int // eventfd: wakes the loop when an earlier deadline arrives
+	// ep is epfd handed to Go's own network poller: the loop waits for
+	// it to become readable there, so no OS thread of ours blocks in
+	// epoll_wait and a completion never costs a thread hand-off. Its read
+	// deadline is the earliest probe deadline.
+	ep *os.File
 
 	mu       sync.Mutex
 	waiters  map[uint64]*tcpWaiter
@@ -43,8 +47,6 @@ type tcpWaiter struct {
 	idx      int // in the deadline heap
 }
 
-const wakeToken = 0 // the eventfd's token; probes' tokens start at 1
-
 var (
 	pollerOnce sync.Once
 	poller     *tcpPoller
@@ -58,21 +60,20 @@ func sharedPoller() (*tcpPoller, error) {
 			pollerErr = fmt.Errorf("epoll_create1: %w", err)
 			return
 		}
-		efd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+		if err := unix.SetNonblock(epfd, true); err != nil {
+			unix.Close(epfd)
+			pollerErr = fmt.Errorf("epoll fd non-blocking: %w", err)
+			return
+		}
+		ep := os.NewFile(uintptr(epfd), "checkd-tcp-epoll")
+		rc, err := ep.SyscallConn()
 		if err != nil {
-			unix.Close(epfd)
-			pollerErr = fmt.Errorf("eventfd: %w", err)
+			ep.Close()
+			pollerErr = fmt.Errorf("epoll fd in the runtime poller: %w", err)
 			return
 		}
-		ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: wakeToken}
-		if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, efd, &ev); err != nil {
-			unix.Close(epfd)
-			unix.Close(efd)
-			pollerErr = fmt.Errorf("epoll_ctl eventfd: %w", err)
-			return
-		}
-		poller = &tcpPoller{epfd: epfd, efd: efd, waiters: map[uint64]*tcpWaiter{}}
-		go poller.loop()
+		poller = &tcpPoller{epfd: epfd, ep: ep, waiters: map[uint64]*tcpWaiter{}}
+		go poller.loop(rc)
 	})
 	return poller, pollerErr
 }
@@ -120,11 +121,10 @@ func StartTCP(c Conn, done func(Result)) (cancel func()) {
 	}
 	p.waiters[w.tok] = w
 	heap.Push(&p.deadline, w)
-	earliest := p.deadline[0] == w
-	p.mu.Unlock()
-	if earliest {
-		p.wake()
+	if p.deadline[0] == w {
+		_ = p.ep.SetReadDeadline(w.deadline)
 	}
+	p.mu.Unlock()
 	return func() {
 		p.finish(w.tok, func(w *tcpWaiter) Result { return fail(w.start, "TCP connect to %s: cancelled", w.addr) })
 	}
@@ -175,40 +175,39 @@ func (p *tcpPoller) finish(tok uint64, outcome func(*tcpWaiter) Result) {
 	w.done(res)
 }
 
-func (p *tcpPoller) wake() {
-	var one [8]byte
-	binary.NativeEndian.PutUint64(one[:], 1)
-	_, _ = unix.Write(p.efd, one[:])
-}
-
 // loop waits for connections to complete and for deadlines to pass.
 // Events carry a token, never the descriptor: a descriptor closed by a
 // timeout or cancel may be reused by the next probe before a stale event
 // is read.
-func (p *tcpPoller) loop() {
+func (p *tcpPoller) loop(rc syscall.RawConn) {
 	events := make([]unix.EpollEvent, 256)
 	var ready []uint64
 	for {
-		timeout := -1
 		p.mu.Lock()
+		var next time.Time
 		if len(p.deadline) > 0 {
-			d := time.Until(p.deadline[0].deadline)
-			timeout = int((max(d, 0) + time.Millisecond - 1) / time.Millisecond)
+			next = p.deadline[0].deadline
 		}
+		_ = p.ep.SetReadDeadline(next)
 		p.mu.Unlock()
-		n, err := unix.EpollWait(p.epfd, events, timeout)
-		if err != nil && !errors.Is(err, unix.EINTR) {
-			return
+		n := 0
+		var werr error
+		// Read calls the function at once, and again each time Go's
+		// poller finds epfd readable: readiness that came before the wait
+		// is never lost, since the ready list itself is asked first.
+		err := rc.Read(func(fd uintptr) bool {
+			n, werr = unix.EpollWait(int(fd), events, 0)
+			return n > 0 || (werr != nil && !errors.Is(werr, unix.EINTR))
+		})
+		switch {
+		case err != nil && !errors.Is(err, os.ErrDeadlineExceeded):
+			return // the file was closed
+		case werr != nil:
+			n = 0
 		}
 		ready = ready[:0]
-		for _, ev := range events[:max(n, 0)] {
-			tok := uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
-			if tok == wakeToken {
-				var buf [8]byte
-				_, _ = unix.Read(p.efd, buf[:])
-				continue
-			}
-			ready = append(ready, tok)
+		for _, ev := range events[:n] {
+			ready = append(ready, uint64(uint32(ev.Fd))|uint64(uint32(ev.Pad))<<32)
 		}
 		for _, tok := range ready {
 			p.finish(tok, connected)
