@@ -120,6 +120,8 @@ fuzz-config:
 		echo "==> fuzz $$target (checkd probes) for $(TEST_FUZZTIME_SHORT)"; \
 		$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(TEST_FUZZTIME_SHORT) ./checkd/probe; \
 	done
+	@echo "==> fuzz FuzzDecode (arbiter gossip messages) for $(TEST_FUZZTIME_SHORT)"
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(TEST_FUZZTIME_SHORT) ./arbiter/wire
 
 # ---- other checks -----------------------------------------------------------
 

@@ -145,6 +145,10 @@ func (p *tcpPoller) connect(c Conn) (int, error) {
 		unix.Close(fd)
 		return -1, err
 	}
+	// As keepalived (layer4.c tcp_bind_connect): close with a reset, so
+	// a check leaves no TIME_WAIT behind (thousands a second would use up
+	// the source ports) and costs no FIN exchange.
+	_ = unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
 	err = unix.Connect(fd, remote)
 	switch {
 	case err == nil:
