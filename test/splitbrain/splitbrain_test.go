@@ -118,7 +118,7 @@ func newBed(t *testing.T, narbs int, keepalived bool) *bed {
 	}
 	// Runs before the labs' teardown (cleanups are LIFO): stop the
 	// daemons while their directories exist, and show their logs on
-	// failure.
+	// failure (or always with VIGIL_SPLITBRAIN_LOGS=1).
 	t.Cleanup(func() {
 		for _, n := range []*node{b.a, b.b} {
 			n.cmd.kill(t, syscall.SIGKILL)
@@ -126,7 +126,7 @@ func newBed(t *testing.T, narbs int, keepalived bool) *bed {
 		for _, r := range b.arbs {
 			r.cmd.kill(t, syscall.SIGKILL)
 		}
-		if t.Failed() {
+		if t.Failed() || os.Getenv("VIGIL_SPLITBRAIN_LOGS") != "" {
 			for _, n := range []*node{b.a, b.b} {
 				t.Logf("--- %s output:\n%s", n.name, tail(n.out.String(), 200))
 			}
@@ -376,13 +376,16 @@ func (b *bed) isolate(n *node, on bool) {
 
 // result is one scenario's figures on one implementation.
 type result struct {
-	Scenario    string
-	DualHold    time.Duration // both nodes hold the VIP
-	NoHold      time.Duration // neither does
-	Failed      int           // failed client connects
-	Takeover    time.Duration // B took the VIP this long after the cut (-1: never)
-	Transitions int           // VIP additions and removals on either node
-	Owner       string        // who holds the VIP at the end of the window
+	Scenario string
+	DualHold time.Duration // both nodes hold the VIP
+	NoHold   time.Duration // neither does
+	Failed   int           // failed client connects
+	// FirstFail, LastFail: when the first and last of them started,
+	// after the window's start (for the log).
+	FirstFail, LastFail time.Duration
+	Takeover            time.Duration // B took the VIP this long after the cut (-1: never)
+	Transitions         int           // VIP additions and removals on either node
+	Owner               string        // who holds the VIP at the end of the window
 }
 
 // measure computes a window's figures from the kernel's address events
@@ -454,6 +457,10 @@ func (b *bed) measure(name string, from, to time.Time) result {
 		_, fails := b.probe.Result()
 		for _, f := range fails {
 			if !f.Before(from) && f.Before(to) {
+				if r.Failed == 0 {
+					r.FirstFail = f.Sub(from)
+				}
+				r.LastFail = f.Sub(from)
 				r.Failed++
 			}
 		}
@@ -473,8 +480,12 @@ func (b *bed) begin(name string) *window { return &window{b: b, name: name, from
 func (w *window) end() result {
 	time.Sleep(50 * time.Millisecond) // let the watchers read the last events
 	r := w.b.measure(w.name, w.from, time.Now())
-	w.b.t.Logf("%s: dual-hold %v, no-hold %v, failed probes %d, takeover %v, transitions %d, owner %s",
-		r.Scenario, ms(r.DualHold), ms(r.NoHold), r.Failed, ms(r.Takeover), r.Transitions, r.Owner)
+	fails := ""
+	if r.Failed > 0 {
+		fails = fmt.Sprintf(" (from %v to %v)", ms(r.FirstFail), ms(r.LastFail))
+	}
+	w.b.t.Logf("%s: dual-hold %v, no-hold %v, failed probes %d%s, takeover %v, transitions %d, owner %s",
+		r.Scenario, ms(r.DualHold), ms(r.NoHold), r.Failed, fails, ms(r.Takeover), r.Transitions, r.Owner)
 	return r
 }
 
