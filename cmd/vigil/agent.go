@@ -113,6 +113,27 @@ func runAgentChild(log *zap.Logger) error {
 		<-s.ctx.Done()
 		return nil
 	}
+	// The instances' current states: vrrpd reports a state only when it
+	// changes, so an agent started (or restarted) next to a running
+	// vrrpd would otherwise know no instance, publish none in its
+	// heartbeats and renew no lease, until the next change. Events
+	// already received are newer than the list's entries.
+	var list []json.RawMessage
+	if err := s.request(ipc.TypeInstance, &list); err != nil {
+		log.Warn("instance states not available from the parent", zap.Error(err))
+	}
+	mu.Lock()
+	for _, body := range list {
+		var st vrrpd.InstanceStatus
+		if err := json.Unmarshal(body, &st); err != nil {
+			log.Warn("instance state not understood", zap.Error(err))
+			continue
+		}
+		if _, ok := early[st.Name]; !ok {
+			early[st.Name] = agentInstance(st)
+		}
+	}
+	mu.Unlock()
 	ag, done, err := agent.Start(s.ctx, cfg.Arbiter, func(v ipc.Verdict) {
 		if err := s.conn.Notify(ipc.TypeVerdict, v); err != nil {
 			log.Warn("verdict not sent", zap.String("instance", v.Instance), zap.Error(err))
