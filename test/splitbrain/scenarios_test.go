@@ -150,6 +150,32 @@ func vigilScenarios(t *testing.T, rs *results) {
 	b.startArbiter(b.arbs[0])
 	time.Sleep(time.Second)
 	assertQuiet(t, add(b.backOnA("S5 heal S4")))
+
+	// Restarts of the agent on both nodes and of B's vrrpd: core keeps
+	// the latest verdicts and instance states for the new children, so
+	// the held backup stays held and the master is not fenced.
+	w = b.begin("restart agent A+B, vrrpd B")
+	for _, n := range []*node{b.a, b.b} {
+		if out, err := n.ns.Run(vigilBin, "restart", "--run-dir", filepath.Join(n.dir, "run"), "agent"); err != nil {
+			t.Errorf("vigil restart agent on %s: %v\n%s", n.name, err, out)
+		}
+	}
+	time.Sleep(time.Second)
+	if out, err := b.b.ns.Run(vigilBin, "restart", "--run-dir", filepath.Join(b.b.dir, "run"), "vrrpd"); err != nil {
+		t.Errorf("vigil restart vrrpd on B: %v\n%s", err, out)
+	}
+	time.Sleep(leaseTTL + time.Second) // a master that stopped renewing would have lost its lease
+	assertQuiet(t, add(w.end()))
+	if h := b.arbs[0].leaseHolder(); h != "a" {
+		t.Errorf("after the restarts the arbiter's lease holder is %q, want a (the restarted agents did not learn vrrpd's states)", h)
+	}
+	// And the protection still works: S1 once more.
+	w = b.begin("S1 after the restarts")
+	b.cutVRRP()
+	time.Sleep(observe)
+	assertQuiet(t, add(w.end()))
+	b.healVRRP()
+	assertQuiet(t, add(b.backOnA("S5 heal S1 after the restarts")))
 	t.Logf("vigil scenarios took %v", time.Since(start).Round(100*time.Millisecond))
 }
 
