@@ -113,9 +113,9 @@ func StartTCP(c Conn, done func(Result)) (cancel func()) {
 	w.tok = p.next
 	ev := unix.EpollEvent{Events: unix.EPOLLOUT | unix.EPOLLERR | unix.EPOLLHUP | unix.EPOLLONESHOT,
 		Fd: int32(uint32(w.tok)), Pad: int32(uint32(w.tok >> 32))}
-	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+	if err := rawEpollAdd(p.epfd, fd, &ev); err != nil {
 		p.mu.Unlock()
-		unix.Close(fd)
+		rawClose(fd)
 		done(fail(start, "TCP connect to %s: epoll_ctl: %v", c.Addr, err))
 		return func() {}
 	}
@@ -137,27 +137,27 @@ func (p *tcpPoller) connect(c Conn) (int, error) {
 	if err != nil {
 		return -1, err
 	}
-	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
+	fd, err := rawSocket(family)
 	if err != nil {
 		return -1, fmt.Errorf("socket: %w", err)
 	}
 	if err := prepare(fd, c); err != nil {
-		unix.Close(fd)
+		rawClose(fd)
 		return -1, err
 	}
 	// As keepalived (layer4.c tcp_bind_connect): close with a reset, so
 	// a check leaves no TIME_WAIT behind (thousands a second would use up
 	// the source ports) and costs no FIN exchange.
-	_ = unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
-	err = unix.Connect(fd, remote)
+	rawLingerZero(fd)
+	err = rawConnect(fd, remote)
 	switch {
 	case err == nil:
-		unix.Close(fd)
+		rawClose(fd)
 		return -1, nil
 	case errors.Is(err, unix.EINPROGRESS):
 		return fd, nil
 	}
-	unix.Close(fd)
+	rawClose(fd)
 	return -1, err
 }
 
@@ -175,7 +175,7 @@ func (p *tcpPoller) finish(tok uint64, outcome func(*tcpWaiter) Result) {
 		return
 	}
 	res := outcome(w)
-	unix.Close(w.fd)
+	rawClose(w.fd)
 	w.done(res)
 }
 
@@ -200,7 +200,7 @@ func (p *tcpPoller) loop(rc syscall.RawConn) {
 		// poller finds epfd readable: readiness that came before the wait
 		// is never lost, since the ready list itself is asked first.
 		err := rc.Read(func(fd uintptr) bool {
-			n, werr = unix.EpollWait(int(fd), events, 0)
+			n, werr = rawEpollPoll(int(fd), events)
 			return n > 0 || (werr != nil && !errors.Is(werr, unix.EINTR))
 		})
 		switch {
@@ -234,7 +234,7 @@ func (p *tcpPoller) loop(rc syscall.RawConn) {
 
 // connected reads the outcome of an attempt whose socket became writable.
 func connected(w *tcpWaiter) Result {
-	soerr, err := unix.GetsockoptInt(w.fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	soerr, err := rawSoError(w.fd)
 	switch {
 	case err != nil:
 		return fail(w.start, "TCP connect to %s: getsockopt: %v", w.addr, err)
