@@ -130,6 +130,16 @@ func vigilScenarios(t *testing.T, rs *results) {
 	b.isolate(b.a, false)
 	assertPreempted(t, add(b.backOnA("S5 heal S2")))
 
+	// S2 the other way round: the backup isolated. Its master-down timer
+	// fires with no peer and no arbiter: it stays held (no quorum); A
+	// keeps renewing.
+	w = b.begin("S2b isolate backup")
+	b.isolate(b.b, true)
+	time.Sleep(observe)
+	assertQuiet(t, add(w.end()))
+	b.isolate(b.b, false)
+	assertQuiet(t, add(b.backOnA("S5 heal S2b")))
+
 	// S3: both paths between the nodes cut, both reach the arbiter: A
 	// keeps its lease, B is refused it.
 	w = b.begin("S3 cut VRRP+gossip A-B")
@@ -154,7 +164,7 @@ func vigilScenarios(t *testing.T, rs *results) {
 	// Restarts of the agent on both nodes and of B's vrrpd: core keeps
 	// the latest verdicts and instance states for the new children, so
 	// the held backup stays held and the master is not fenced.
-	w = b.begin("restart agent A+B, vrrpd B")
+	w = b.begin("restart both agents and B's vrrpd")
 	for _, n := range []*node{b.a, b.b} {
 		if out, err := n.ns.Run(vigilBin, "restart", "--run-dir", filepath.Join(n.dir, "run"), "agent"); err != nil {
 			t.Errorf("vigil restart agent on %s: %v\n%s", n.name, err, out)
@@ -170,12 +180,12 @@ func vigilScenarios(t *testing.T, rs *results) {
 		t.Errorf("after the restarts the arbiter's lease holder is %q, want a (the restarted agents did not learn vrrpd's states)", h)
 	}
 	// And the protection still works: S1 once more.
-	w = b.begin("S1 after the restarts")
+	w = b.begin("S1 again after the restarts")
 	b.cutVRRP()
 	time.Sleep(observe)
 	assertQuiet(t, add(w.end()))
 	b.healVRRP()
-	assertQuiet(t, add(b.backOnA("S5 heal S1 after the restarts")))
+	assertQuiet(t, add(b.backOnA("S5 heal S1 again")))
 	t.Logf("vigil scenarios took %v", time.Since(start).Round(100*time.Millisecond))
 }
 
@@ -237,6 +247,13 @@ func keepalivedScenarios(t *testing.T, rs *results) {
 	add(w.end())
 	b.isolate(b.a, false)
 	add(b.backOnA("S5 heal S2"))
+
+	w = b.begin("S2b isolate backup")
+	b.isolate(b.b, true)
+	time.Sleep(observe)
+	add(w.end())
+	b.isolate(b.b, false)
+	add(b.backOnA("S5 heal S2b"))
 
 	// keepalived has one path between the nodes: S3 is S1 for it.
 	w = b.begin("S3 cut VRRP+gossip A-B")

@@ -544,20 +544,8 @@ func (rs *results) table() string {
 			}
 		}
 	}
-	// Each heal after the cut it heals, S6 last.
-	rank := func(sc string) string {
-		if h, ok := strings.CutPrefix(sc, "S5 heal "); ok {
-			return h + " ~heal"
-		}
-		if h, ok := strings.CutPrefix(sc, "S6 (2 of 3 arbiters up): S5 heal "); ok {
-			return "S6 (2 of 3 arbiters up): " + h + " ~heal"
-		}
-		if strings.HasPrefix(sc, "S6 one") {
-			return "S6 ("
-		}
-		return sc
-	}
-	sort.SliceStable(order, func(i, j int) bool { return rank(order[i]) < rank(order[j]) })
+	// Rows in the order Vigil ran them (keepalived's fill the same
+	// rows), the three-arbiter runs last.
 	cells := func(r *result) string {
 		if r == nil {
 			return "| | | | | "
