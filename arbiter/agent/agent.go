@@ -86,7 +86,11 @@ type instance struct {
 	held  bool
 	// reason is the hold reason last sent.
 	reason string
-	next   time.Time
+	// sent: a verdict went out for the instance. The first decision is
+	// sent even when it is "no hold": vrrpd (and core, for the next
+	// vrrpd) may still apply a hold of this agent's predecessor.
+	sent bool
+	next time.Time
 }
 
 // Agent is the node agent.
@@ -222,10 +226,10 @@ func (a *Agent) apply(in *instance, out decide.Output) {
 			reason = out.Hold.Reason
 		}
 	}
-	if out.Hold == nil && !out.GARP && out.Fence == "" && reason == in.reason {
+	if out.Hold == nil && !out.GARP && out.Fence == "" && reason == in.reason && in.sent {
 		return
 	}
-	in.reason = reason
+	in.reason, in.sent = reason, true
 	v := ipc.Verdict{Instance: in.name, Hold: in.held, Reason: reason, GARP: out.GARP, Fence: out.Fence}
 	fields := []zap.Field{zap.String("instance", in.name), zap.Bool("hold", v.Hold)}
 	if v.Reason != "" {

@@ -39,11 +39,17 @@ func (r *recorder) add(v ipc.Verdict) {
 // wait returns the first verdict matching ok, waiting up to timeout.
 func (r *recorder) wait(t *testing.T, who string, timeout time.Duration, what string, ok func(ipc.Verdict) bool) verdict {
 	t.Helper()
+	return r.waitAfter(t, who, time.Time{}, timeout, what, ok)
+}
+
+// waitAfter is wait for verdicts given after the time after.
+func (r *recorder) waitAfter(t *testing.T, who string, after time.Time, timeout time.Duration, what string, ok func(ipc.Verdict) bool) verdict {
+	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
 		r.mu.Lock()
 		for _, v := range r.vs {
-			if ok(v.Verdict) {
+			if v.at.After(after) && ok(v.Verdict) {
 				r.mu.Unlock()
 				return v
 			}
@@ -91,7 +97,7 @@ func TestHoldWhilePeerMasterAlive(t *testing.T) {
 	}
 	// The peer's heartbeats stop: the single timer releases the hold
 	// after PeerTimeout (no arbiters: plain VRRP).
-	v = rec.wait(t, "b", 2*time.Second, "hold off", func(v ipc.Verdict) bool { return !v.Hold })
+	v = rec.waitAfter(t, "b", v.at, 2*time.Second, "hold off", func(v ipc.Verdict) bool { return !v.Hold })
 	st := a.Status()
 	if len(st.Instances) != 1 || st.Instances[0].Decision.Held {
 		t.Fatalf("status %+v", st)
@@ -184,7 +190,7 @@ func TestTwoAgentsAndArbiter(t *testing.T) {
 	held := recA.wait(t, "a", 4*time.Second, "hold (lost quorum)", func(v ipc.Verdict) bool {
 		return v.Hold && strings.Contains(v.Fence, decide.ReasonLostQuorum)
 	})
-	freed := recB.wait(t, "b", 8*time.Second, "hold released", func(v ipc.Verdict) bool { return !v.Hold })
+	freed := recB.waitAfter(t, "b", isolated, 8*time.Second, "hold released", func(v ipc.Verdict) bool { return !v.Hold })
 	t.Logf("S2: a held %v after its isolation, b released %v after (dual-hold gap %v)",
 		held.at.Sub(isolated), freed.at.Sub(isolated), freed.at.Sub(held.at))
 	if !held.at.Before(freed.at) {
@@ -208,5 +214,33 @@ func cut(ns *lab.NS, table string, peer netip.Addr) {
 		}
 		ns.MustRun("nft", "add chain inet "+table+" "+hook+" { type filter hook "+hook+" priority 0 ; }")
 		ns.MustRun("nft", "add", "rule", "inet", table, hook, "ip", dir, peer.String(), "drop")
+	}
+}
+
+// A restarted agent starts from "no hold" while vrrpd may still apply the
+// previous agent's hold: its first decision on an instance is sent even
+// when it is "no hold", or a backup held by the old agent (here gossip
+// only, the master gone) would stay held for good.
+func TestFirstDecisionIsSent(t *testing.T) {
+	rec := &recorder{}
+	a := New(Config{Node: "b", Decide: decide.Config{PeerTimeout: 300 * time.Millisecond},
+		Verdict: rec.add, Log: zaptest.NewLogger(t)})
+	a.SetTransport(&fakeTransport{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go a.Run(ctx)
+	a.Update(Instance{Name: "VI_1", Family: 4, VRID: 51, State: "BACKUP", Priority: 100, Addr: netip.MustParseAddr("198.18.0.2")})
+	v := rec.wait(t, "b", time.Second, "a first verdict", func(v ipc.Verdict) bool { return v.Instance == "VI_1" })
+	if v.Hold {
+		t.Fatalf("first verdict %+v, want no hold (gossip only, no peer)", v)
+	}
+	// Later unchanged decisions are not repeated.
+	a.Update(Instance{Name: "VI_1", Family: 4, VRID: 51, State: "BACKUP", Priority: 100, Addr: netip.MustParseAddr("198.18.0.2")})
+	time.Sleep(50 * time.Millisecond)
+	rec.mu.Lock()
+	n := len(rec.vs)
+	rec.mu.Unlock()
+	if n != 1 {
+		t.Fatalf("%d verdicts, want 1", n)
 	}
 }
