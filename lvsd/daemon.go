@@ -69,6 +69,10 @@ type Daemon struct {
 	ops        uint64
 	lastErr    error
 	lastOps    []ipvs.Op
+	// known is the tables as the last successful plan left them (nil:
+	// unknown, read them): a verdict's change is then one operation, no
+	// read.
+	known []ipvs.ServiceState
 
 	scripts chan script.Cmd
 	wg      sync.WaitGroup
@@ -133,9 +137,18 @@ func (d *Daemon) HasBackend() bool {
 	return d.backend != nil
 }
 
-// Sync brings the kernel to the desired tables once. Errors of single
-// operations do not stop the others; the next Sync retries what failed.
-func (d *Daemon) Sync(ctx context.Context) ([]ipvs.Op, error) {
+// Sync brings the kernel to the desired tables once, reading them first
+// (Reconcile): it repairs whatever changed behind lvsd's back. Errors of
+// single operations do not stop the others; the next Sync retries what
+// failed.
+func (d *Daemon) Sync(ctx context.Context) ([]ipvs.Op, error) { return d.sync(ctx, true) }
+
+// Update is Sync against the tables as lvsd last left them, without
+// reading them back (unless unknown): for changes of the inputs, between
+// the periodic full Syncs.
+func (d *Daemon) Update(ctx context.Context) ([]ipvs.Op, error) { return d.sync(ctx, false) }
+
+func (d *Daemon) sync(ctx context.Context, full bool) ([]ipvs.Op, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	want, events := d.eng.Desired(desired.Inputs{Verdicts: d.verdicts, Held: d.held})
@@ -149,7 +162,17 @@ func (d *Daemon) Sync(ctx context.Context) ([]ipvs.Op, error) {
 	if d.backend == nil {
 		return nil, fmt.Errorf("lvsd: IPVS unavailable: %w", d.backendErr)
 	}
-	ops, err := plan.Reconcile(ctx, d.backend, want, d.owns)
+	var ops []ipvs.Op
+	var err error
+	if full || d.known == nil {
+		ops, err = plan.Reconcile(ctx, d.backend, want, d.owns)
+	} else {
+		ops, err = plan.ApplyDiff(ctx, d.backend, want, d.known, d.owns)
+	}
+	d.known = nil
+	if err == nil {
+		d.known = asState(want)
+	}
 	d.syncs++
 	d.ops += uint64(len(ops))
 	d.lastErr = err
@@ -173,6 +196,21 @@ func (d *Daemon) Sync(ctx context.Context) ([]ipvs.Op, error) {
 		}
 	}
 	return ops, err
+}
+
+// asState is the tables as they stand once want is applied (as far as
+// plan.Diff compares them: services lvsd does not own are never changed,
+// so they need not be known).
+func asState(want []plan.Desired) []ipvs.ServiceState {
+	out := make([]ipvs.ServiceState, 0, len(want))
+	for _, w := range want {
+		st := ipvs.ServiceState{Service: w.Service, Dests: make([]ipvs.DestState, 0, len(w.Dests))}
+		for _, dst := range w.Dests {
+			st.Dests = append(st.Dests, ipvs.DestState{Destination: dst})
+		}
+		out = append(out, st)
+	}
+	return out
 }
 
 // owns is plan.Reconcile's test for services it may delete. Called with

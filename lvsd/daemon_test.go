@@ -107,10 +107,13 @@ func TestDaemonLifecycle(t *testing.T) {
 	}
 
 	// One real server of the quorum-2 service dies: quorum lost, the sorry
-	// server comes in; the inhibited server drops to weight 0.
+	// server comes in; the inhibited server drops to weight 0. An Update
+	// does it without reading the tables back.
 	d.SetVerdict(verdict("198.18.0.1:80 TCP", "198.18.0.10:80", false, 1))
 	d.SetVerdict(verdict("198.18.0.2:443 TCP", "198.18.0.20:443", false, 5))
-	ops, err = d.Sync(ctx)
+	fake.FailRead(errors.New("no reads expected"))
+	ops, err = d.Update(ctx)
+	fake.FailRead(nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -151,10 +151,14 @@ func runLVSDChild(log *zap.Logger) error {
 		zap.Bool("resuming", restore != nil), zap.Bool("ipvs", backend != nil))
 
 	var last []byte
-	sync := func() {
+	sync := func(full bool) {
 		ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
 		defer cancel()
-		if _, err := dd.Sync(ctx); err != nil && dd.HasBackend() {
+		apply := dd.Update
+		if full {
+			apply = dd.Sync
+		}
+		if _, err := apply(ctx); err != nil && dd.HasBackend() {
 			log.Warn("IPVS reconcile incomplete; retrying", zap.Error(err))
 		}
 		st := dd.State()
@@ -168,13 +172,15 @@ func runLVSDChild(log *zap.Logger) error {
 	defer resync.Stop()
 	retry := time.NewTicker(lvsdRetryIPVS)
 	defer retry.Stop()
-	sync()
+	sync(true)
 loop:
 	for {
+		full := true
 		select {
 		case <-s.ctx.Done():
 			break loop
 		case <-kick:
+			full = false // a new verdict or address: no need to read the tables back
 		case <-resync.C:
 		case <-retry.C:
 			if dd.HasBackend() {
@@ -187,7 +193,7 @@ loop:
 				continue
 			}
 		}
-		sync()
+		sync(full)
 	}
 	// A stop request (daemon shutdown) releases our services, as
 	// keepalived does; a killed or orphaned lvsd never gets here.

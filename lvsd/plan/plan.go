@@ -188,6 +188,15 @@ func Reconcile(ctx context.Context, b ipvs.Backend, desired []Desired, owned fun
 	if err != nil {
 		return nil, fmt.Errorf("plan: read IPVS tables: %w", err)
 	}
+	return ApplyDiff(ctx, b, desired, actual, owned)
+}
+
+// ApplyDiff is Reconcile against a known actual state instead of a fresh
+// read: a daemon that applied the last plan itself knows the tables, and
+// reading 1,000 services back (one dump each) costs far more than the one
+// weight change it then makes. A periodic Reconcile still catches changes
+// made behind its back.
+func ApplyDiff(ctx context.Context, b ipvs.Backend, desired []Desired, actual []ipvs.ServiceState, owned func(ipvs.ServiceKey) bool) ([]ipvs.Op, error) {
 	errs := []error{Check(desired)}
 	ops := Diff(desired, actual, owned)
 	applied := make([]ipvs.Op, 0, len(ops))
