@@ -310,6 +310,9 @@ func TestCheckdBenchVM(t *testing.T) {
 		"-test.v", "-test.count=1", "-test.timeout=39m", "-test.run=^TestCheckdBenchGuest$")
 	var res []PhaseResult
 	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "guest clock:") {
+			t.Log(strings.TrimSpace(l))
+		}
 		if j, ok := strings.CutPrefix(strings.TrimSpace(l), "BENCHRESULT "); ok {
 			var r PhaseResult
 			if err := json.Unmarshal([]byte(j), &r); err != nil {

@@ -49,6 +49,7 @@ func RunVigil(conf string, in io.Reader, out io.Writer) error {
 	if diags.HasErrors() {
 		return fmt.Errorf("%s: %v", conf, diags.Errors())
 	}
+	checkd.TuneRuntime() // as the daemon's checkd child
 	plan := checkd.Build(cfg, checkd.Env{})
 	if len(plan.Refused) > 0 {
 		return fmt.Errorf("refused checkers: %v", plan.Refused)

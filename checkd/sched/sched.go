@@ -13,7 +13,6 @@
 package sched
 
 import (
-	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -298,7 +297,7 @@ func (s *Scheduler) poke() {
 func (s *Scheduler) push(e *entry, t time.Time) {
 	e.gen++
 	s.seq++
-	heap.Push(&s.timers, timerItem{at: t, seq: s.seq, e: e, gen: e.gen})
+	s.timers.push(timerItem{at: t, seq: s.seq, e: e, gen: e.gen})
 }
 
 // launchDue moves due checks to the ready queue and starts as many as the
@@ -308,13 +307,13 @@ func (s *Scheduler) launchDue(ctx context.Context, now time.Time) {
 	for s.timers.Len() > 0 {
 		top := s.timers[0]
 		if top.gen != top.e.gen || top.e.removed {
-			heap.Pop(&s.timers)
+			s.timers.pop()
 			continue
 		}
 		if top.at.After(now) {
 			break
 		}
-		heap.Pop(&s.timers)
+		s.timers.pop()
 		top.e.readyAt = s.pass
 		s.ready = append(s.ready, top.e)
 	}
@@ -381,7 +380,7 @@ func (s *Scheduler) nextDue() (time.Time, bool) {
 		if top.gen == top.e.gen && !top.e.removed {
 			return top.at, true
 		}
-		heap.Pop(&s.timers)
+		s.timers.pop()
 	}
 	return time.Time{}, false
 }
@@ -438,23 +437,55 @@ type timerItem struct {
 	gen uint64
 }
 
+// timerHeap is a binary min-heap by (at, seq), written out rather than
+// through container/heap, whose interface boxing cost an allocation per
+// push and pop: two per probe.
 type timerHeap []timerItem
 
 func (h timerHeap) Len() int { return len(h) }
-func (h timerHeap) Less(i, j int) bool {
+
+func (h timerHeap) less(i, j int) bool {
 	if !h[i].at.Equal(h[j].at) {
 		return h[i].at.Before(h[j].at)
 	}
 	return h[i].seq < h[j].seq
 }
-func (h timerHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *timerHeap) Push(x any)   { *h = append(*h, x.(timerItem)) }
-func (h *timerHeap) Pop() any {
-	old := *h
-	it := old[len(old)-1]
-	old[len(old)-1] = timerItem{}
-	*h = old[:len(old)-1]
-	return it
+
+func (h *timerHeap) push(it timerItem) {
+	*h = append(*h, it)
+	a := *h
+	for i := len(a) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !a.less(i, p) {
+			break
+		}
+		a[i], a[p] = a[p], a[i]
+		i = p
+	}
+}
+
+// pop removes the least item.
+func (h *timerHeap) pop() {
+	a := *h
+	n := len(a) - 1
+	a[0] = a[n]
+	a[n] = timerItem{}
+	a = a[:n]
+	*h = a
+	for i := 0; ; {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < n && a.less(l, m) {
+			m = l
+		}
+		if r < n && a.less(r, m) {
+			m = r
+		}
+		if m == i {
+			return
+		}
+		a[i], a[m] = a[m], a[i]
+		i = m
+	}
 }
 
 type realClock struct{}

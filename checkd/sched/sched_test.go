@@ -3,6 +3,7 @@ package sched
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -446,5 +447,23 @@ func TestRunStopsStartedProbes(t *testing.T) {
 	cancelled.Wait()
 	if st := s.Stats(); st.InFlight != 0 || st.Probes != 0 {
 		t.Errorf("stats after stop %+v", st)
+	}
+}
+
+// The timer heap hands items back in (at, seq) order.
+func TestTimerHeapOrder(t *testing.T) {
+	var h timerHeap
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range 1000 {
+		h.push(timerItem{at: t0.Add(time.Duration(rng.IntN(50)) * time.Millisecond), seq: uint64(i)})
+	}
+	last := timerItem{at: t0.Add(-time.Hour)}
+	for h.Len() > 0 {
+		it := h[0]
+		h.pop()
+		if it.at.Before(last.at) || (it.at.Equal(last.at) && it.seq < last.seq) {
+			t.Fatalf("popped %v/%d after %v/%d", it.at, it.seq, last.at, last.seq)
+		}
+		last = it
 	}
 }

@@ -56,6 +56,7 @@ func checkdCommand() *cli.Command {
 }
 
 func runCheckdChild(log *zap.Logger) error {
+	checkd.TuneRuntime()
 	s, err := startChildSession("checkd", log, childHandlers{})
 	if err != nil {
 		return err
