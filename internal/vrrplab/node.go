@@ -336,3 +336,30 @@ func (n *Node) ChildPid(name string) int {
 	}
 	return 0
 }
+
+// HoldReason returns why a VigilRun node's arbiter agent holds an
+// instance ("" when it does not), from its control socket.
+func (n *Node) HoldReason(instance string) string {
+	out, err := n.NS.Run(n.Bin, "status", "--run-dir", filepath.Join(n.dir, "run"), "--json")
+	if err != nil {
+		return ""
+	}
+	var st struct {
+		VRRP struct {
+			Instances []struct {
+				Name       string `json:"name"`
+				Held       bool   `json:"held"`
+				HoldReason string `json:"hold_reason"`
+			} `json:"instances"`
+		} `json:"vrrp"`
+	}
+	if json.Unmarshal([]byte(out), &st) != nil {
+		return ""
+	}
+	for _, in := range st.VRRP.Instances {
+		if in.Name == instance && in.Held {
+			return in.HoldReason
+		}
+	}
+	return ""
+}
