@@ -67,6 +67,7 @@ type Supervisor struct {
 	reloadReq chan chan error
 	stopReq   chan struct{} // vigil stop
 	stopOnce  sync.Once
+	sd        *sdNotifier // systemd notify protocol (sdnotify.go)
 }
 
 // requestStop asks the run loop for a graceful stop (vigil stop).
@@ -152,6 +153,10 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	for _, name := range s.wanted(cfg) {
 		s.startChild(name)
 	}
+	s.sd = newSDNotifier(s)
+	sdCtx, sdStop := context.WithCancel(context.Background())
+	defer sdStop()
+	go s.sd.run(sdCtx)
 	for {
 		select {
 		case <-ctx.Done():
@@ -161,7 +166,11 @@ func (s *Supervisor) Run(ctx context.Context) error {
 			s.shutdown()
 			return nil
 		case reply := <-s.reloadReq:
-			reply <- s.reload()
+			s.sd.reloading()
+			err := s.reload()
+			s.sd.reloaded(err)
+			reply <- err
+		case s.sd.loop <- struct{}{}: // the watchdog's proof of life
 		}
 	}
 }
@@ -235,6 +244,7 @@ func (s *Supervisor) shutdown() {
 	}
 	s.mu.Unlock()
 	s.log.Info("Stopping")
+	s.sd.stoppingNow()
 	for _, c := range children {
 		running := c.status().State == string(stateRunning)
 		c.stop()
