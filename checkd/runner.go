@@ -63,6 +63,8 @@ type runChecker struct {
 	m     *health.Checker
 	srv   *runServer
 	delta *int64
+	// probes counts completed probes and their latency (under Runner.mu).
+	probes probeStats
 }
 
 type runServer struct {
@@ -268,6 +270,7 @@ func (r *Runner) onEvent(ev sched.Event) {
 	if rc == nil || r.stopped {
 		return
 	}
+	rc.probes.observe(ev.End.Sub(ev.Start), ev.Result.OK)
 	d := ev.Decision
 	deltaChanged := false
 	if nd := ev.Result.WeightDelta; nd != nil && (rc.delta == nil || *rc.delta != *nd) {

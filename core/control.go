@@ -29,6 +29,7 @@ type Status struct {
 	VRRP     json.RawMessage `json:"vrrp,omitempty"`     // vrrpd's own status, when it runs
 	LVS      json.RawMessage `json:"lvs,omitempty"`      // lvsd's own status (the IPVS tables), when it runs
 	Agent    json.RawMessage `json:"agent,omitempty"`    // the arbiter agent's status (members, holds, leases), when it runs
+	Checks   json.RawMessage `json:"checks,omitempty"`   // checkd's own status (vrrp_scripts, checkers with probe latency), when it runs
 	StandIn  *standInStatus  `json:"stand_in,omitempty"` // adverts sent for an absent vrrpd
 	// Backends are the checked real servers as checkd last reported them.
 	Backends []ipc.Backend `json:"real_servers,omitempty"`
@@ -148,7 +149,7 @@ func (s *Supervisor) status(ctx context.Context) Status {
 			children = append(children, c)
 		}
 	}
-	vrrp, lvs, agent := s.children["vrrpd"], s.children["lvsd"], s.children["agent"]
+	vrrp, lvs, agent, checks := s.children["vrrpd"], s.children["lvsd"], s.children["agent"], s.children["checkd"]
 	s.mu.Unlock()
 	for _, c := range children {
 		st.Children = append(st.Children, c.status())
@@ -156,6 +157,7 @@ func (s *Supervisor) status(ctx context.Context) Status {
 	st.VRRP = childStatus(ctx, vrrp)
 	st.LVS = childStatus(ctx, lvs)
 	st.Agent = childStatus(ctx, agent)
+	st.Checks = childStatus(ctx, checks)
 	st.Backends = s.Backends()
 	if sent, errs := s.standIn.Counts(); sent+errs > 0 {
 		st.StandIn = &standInStatus{Sent: sent, Errors: errs}

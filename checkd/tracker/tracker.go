@@ -5,8 +5,10 @@
 package tracker
 
 import (
+	"cmp"
 	"context"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -41,6 +43,7 @@ type Tracker struct {
 	scripts map[string]*health.Script
 	files   map[string]int64
 	dirty   bool
+	running map[string]bool // vrrp_scripts whose command runs now (for Status)
 }
 
 // New prepares a tracker; restore (may be nil) resumes a previous
@@ -52,7 +55,7 @@ func New(cfg *config.Config, log *zap.Logger, restore *State, emit func(ipc.Trac
 		gate.User, gate.Group = cfg.Global.ScriptUser.User, cfg.Global.ScriptUser.Group
 	}
 	t := &Tracker{log: log, cfg: cfg, gate: gate, emit: emit,
-		scripts: map[string]*health.Script{}, files: map[string]int64{}}
+		scripts: map[string]*health.Script{}, files: map[string]int64{}, running: map[string]bool{}}
 	now := time.Now()
 	for _, s := range usedScripts(cfg) {
 		hs := health.NewScript(health.ScriptConfig{Interval: s.Interval.D(), Rise: s.Rise, Fall: s.Fall, InitFail: s.InitFail})
@@ -132,8 +135,14 @@ func (t *Tracker) runScript(ctx context.Context, s *config.VRRPScript) {
 			return
 		case <-time.After(time.Until(next)):
 		}
+		t.mu.Lock()
+		t.running[s.Name] = true
+		t.mu.Unlock()
 		start := time.Now()
 		r := script.Run(ctx, script.Cmd{Args: s.Script.Args, Timeout: s.Timeout.D(), User: user, Group: group})
+		t.mu.Lock()
+		t.running[s.Name] = false
+		t.mu.Unlock()
 		if ctx.Err() != nil {
 			return
 		}
@@ -183,6 +192,31 @@ func (t *Tracker) watchFile(ctx context.Context, f *config.TrackFile) {
 		case <-tick.C:
 		}
 	}
+}
+
+// ScriptStatus is one vrrp_script in checkd's status.
+type ScriptStatus struct {
+	Name string `json:"name"`
+	// Status is keepalived's word: INIT, INIT/FAILED, GOOD or BAD.
+	Status string `json:"status"`
+	// Up is true while trackers count the script as succeeding.
+	Up bool `json:"up"`
+	// Running is true while the script's command runs.
+	Running bool `json:"running,omitempty"`
+}
+
+// Status reports every vrrp_script's status, sorted by name. Unlike State
+// it does not touch the snapshot's change flag.
+func (t *Tracker) Status() []ScriptStatus {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]ScriptStatus, 0, len(t.scripts))
+	for name, s := range t.scripts {
+		st := s.Status()
+		out = append(out, ScriptStatus{Name: name, Status: st.String(), Up: st.Up(), Running: t.running[name]})
+	}
+	slices.SortFunc(out, func(a, b ScriptStatus) int { return cmp.Compare(a.Name, b.Name) })
+	return out
 }
 
 // State returns the counters to hand a restarted checkd, and whether they

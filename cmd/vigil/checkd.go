@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/signal"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -57,7 +60,18 @@ func checkdCommand() *cli.Command {
 
 func runCheckdChild(log *zap.Logger) error {
 	checkd.TuneRuntime()
-	s, err := startChildSession("checkd", log, childHandlers{})
+	// status answers the parent's TypeStatus once the tracker and the
+	// runner exist.
+	var status atomic.Pointer[func() checkd.Status]
+	s, err := startChildSession("checkd", log, childHandlers{
+		request: func(_ context.Context, t ipc.Type, _ json.RawMessage) (any, error) {
+			f := status.Load()
+			if t != ipc.TypeStatus || f == nil {
+				return nil, fmt.Errorf("checkd: cannot answer %v now", t)
+			}
+			return (*f)(), nil
+		},
+	})
 	if err != nil {
 		return err
 	}
@@ -104,6 +118,8 @@ func runCheckdChild(log *zap.Logger) error {
 			break
 		}
 	}
+	statusFunc := func() checkd.Status { return checkd.Status{Scripts: t.Status(), RunnerStatus: r.Status()} }
+	status.Store(&statusFunc)
 	log.Info("Starting Healthcheck child process", zap.Int("vrrp_scripts", len(cfg.Scripts)),
 		zap.Int("checkers", len(plan.Checkers)), zap.Int("real_servers", len(plan.RealServers)),
 		zap.Bool("resuming", restore != nil))
