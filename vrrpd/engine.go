@@ -404,6 +404,9 @@ func (e *Engine) receive(r received) {
 		return
 	}
 	in.stats.AdvertsReceived++
+	if adv.Priority == 0 {
+		in.stats.PriorityZeroReceived++
+	}
 	e.step(in, r.at, vrrp.Advert{Src: adv.Src, Priority: adv.Priority,
 		Interval: time.Duration(adv.Interval) * 10 * time.Millisecond})
 }
@@ -522,6 +525,9 @@ func (e *Engine) sendAdvert(in *instance, prio uint8) {
 			in.stats.SendErrors = 0
 		}
 		in.stats.AdvertsSent++
+		if prio == 0 {
+			in.stats.PriorityZeroSent++
+		}
 	}
 }
 
@@ -572,6 +578,12 @@ func (e *Engine) stateChanged(in *instance, x vrrp.StateChanged) {
 	}
 	in.stats.Transitions++
 	in.stats.LastTransition = time.Now()
+	if x.To == vrrp.Master {
+		in.stats.BecameMaster++
+	}
+	if x.From == vrrp.Master {
+		in.stats.ReleasedMaster++
+	}
 	master, masterPrio := in.m.Master()
 	fields := []zap.Field{zap.String("instance", in.cfg.Name), zap.Uint8("vrid", uint8(in.cfg.VirtualRouterID)),
 		zap.Stringer("from", x.From), zap.Stringer("to", x.To), zap.String("reason", x.Reason),

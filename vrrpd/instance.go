@@ -65,8 +65,16 @@ type instanceStats struct {
 	Drops           map[string]uint64 `json:"drops,omitempty"`
 	Transitions     uint64            `json:"transitions"`
 	GARPs           uint64            `json:"garps"`
-	SendErrors      uint64            `json:"send_errors,omitempty"` // current streak of failed sends
-	LastTransition  time.Time         `json:"last_transition,omitzero"`
+	// BecameMaster and ReleasedMaster count transitions into and out of
+	// MASTER (keepalived's become_master, release_master); a resume is
+	// not a transition.
+	BecameMaster   uint64 `json:"became_master"`
+	ReleasedMaster uint64 `json:"released_master"`
+	// PriorityZero* count priority-0 adverts (keepalived's pri_zero_*).
+	PriorityZeroReceived uint64    `json:"priority_zero_received"`
+	PriorityZeroSent     uint64    `json:"priority_zero_sent"`
+	SendErrors           uint64    `json:"send_errors,omitempty"` // current streak of failed sends
+	LastTransition       time.Time `json:"last_transition,omitzero"`
 }
 
 // interfaceInfo is what the engine needs to know of a local interface.
