@@ -26,6 +26,8 @@ type InstanceStatus struct {
 	MasterInterval    time.Duration `json:"master_interval"`
 	Source            netip.Addr    `json:"source"`
 	VIPs              []netip.Addr  `json:"vips"`
+	// ExcludedVIPs are virtual_ipaddress_excluded (not in adverts).
+	ExcludedVIPs []netip.Addr `json:"excluded_vips,omitempty"`
 	// Preempt is false with nopreempt.
 	Preempt bool `json:"preempt"`
 	// Epoch counts MASTER entries since vrrpd started.
@@ -57,6 +59,9 @@ func (e *Engine) status(in *instance) InstanceStatus {
 		Stats: in.stats,
 	}
 	st.Held, st.HoldReason = in.m.Held()
+	for _, a := range in.cfg.VirtualIPAddressesExcluded {
+		st.ExcludedVIPs = append(st.ExcludedVIPs, a.Address.Addr())
+	}
 	st.Stats.Drops = map[string]uint64{}
 	for k, v := range in.stats.Drops {
 		st.Stats.Drops[k] = v
