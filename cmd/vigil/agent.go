@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/urfave/cli/v2"
 	"go.uber.org/zap"
@@ -12,6 +13,7 @@ import (
 	"github.com/vigil-ha/vigil/arbiter/agent"
 	"github.com/vigil-ha/vigil/config"
 	"github.com/vigil-ha/vigil/internal/logging"
+	"github.com/vigil-ha/vigil/internal/script"
 	"github.com/vigil-ha/vigil/ipc"
 	"github.com/vigil-ha/vigil/vrrpd"
 )
@@ -134,9 +136,14 @@ func runAgentChild(log *zap.Logger) error {
 		}
 	}
 	mu.Unlock()
+	fence := newFencer(&cfg, log)
+	defer fence.close()
 	ag, done, err := agent.Start(s.ctx, cfg.Arbiter, func(v ipc.Verdict) {
 		if err := s.conn.Notify(ipc.TypeVerdict, v); err != nil {
 			log.Warn("verdict not sent", zap.String("instance", v.Instance), zap.Error(err))
+		}
+		if v.Fence != "" {
+			fence.run(v.Instance, v.Fence)
 		}
 	}, log, nil)
 	if err != nil {
@@ -148,4 +155,63 @@ func runAgentChild(log *zap.Logger) error {
 		zap.Int("arbiters", len(cfg.Arbiter.Arbiters)), zap.Bool("require_quorum", cfg.Arbiter.RequireQuorum))
 	<-done
 	return nil
+}
+
+// fenceTimeout bounds a notify_fence script.
+const fenceTimeout = 30 * time.Second
+
+// fencer runs the arbiter block's notify_fence hook, in order, one at a
+// time, never blocking the agent: "vigil demoted this node's instance,
+// for this reason" (a STONITH-style hook, e.g. to stop a database's
+// writes before anything else).
+type fencer struct {
+	log  *zap.Logger
+	cmds chan script.Cmd
+	done chan struct{}
+}
+
+func newFencer(cfg *config.Config, log *zap.Logger) *fencer {
+	f := &fencer{log: log, cmds: make(chan script.Cmd, 64), done: make(chan struct{})}
+	var base *config.Script
+	if cfg.Arbiter != nil {
+		base = cfg.Arbiter.NotifyFence
+	}
+	gate := &script.Gate{Enforce: cfg.Global.EnableScriptSecurity, Log: log, User: scriptUser(cfg), Group: scriptGroup(cfg)}
+	if base != nil && len(base.Args) > 0 && !gate.Allowed(base.Args[0], "notify_fence") {
+		base = nil
+	}
+	user, group := gate.RunAs("", "")
+	go func() {
+		defer close(f.done)
+		for c := range f.cmds {
+			if base == nil {
+				continue
+			}
+			c.Args = append(append([]string{}, base.Args...), c.Args...)
+			c.User, c.Group, c.Timeout = user, group, fenceTimeout
+			if res := script.Run(context.Background(), c); !res.OK() {
+				f.log.Warn("notify_fence failed", zap.Strings("command", c.Args), zap.String("result", res.String()),
+					zap.ByteString("output", res.Output))
+			}
+		}
+	}()
+	return f
+}
+
+// run queues the hook with the instance name and the reason as arguments.
+func (f *fencer) run(instance, reason string) {
+	select {
+	case f.cmds <- script.Cmd{Args: []string{instance, reason}}:
+	default:
+		f.log.Warn("notify_fence queue full; hook skipped", zap.String("instance", instance), zap.String("reason", reason))
+	}
+}
+
+// close waits a bounded time for the queued hooks.
+func (f *fencer) close() {
+	close(f.cmds)
+	select {
+	case <-f.done:
+	case <-time.After(fenceTimeout):
+	}
 }

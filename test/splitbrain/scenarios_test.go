@@ -127,6 +127,11 @@ func vigilScenarios(t *testing.T, rs *results) {
 	if r.Owner != "B" {
 		t.Errorf("S2: owner %s, want B", r.Owner)
 	}
+	// The isolated master was fenced for lost quorum: its notify_fence
+	// hook ran with the instance and the reason.
+	if got := b.a.fenced(); !strings.Contains(got, "VI_1 lost quorum") {
+		t.Errorf("S2: A's notify_fence log %q, want a line for VI_1 with the lost-quorum reason", got)
+	}
 	b.isolate(b.a, false)
 	assertPreempted(t, add(b.backOnA("S5 heal S2")))
 

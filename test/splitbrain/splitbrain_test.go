@@ -206,8 +206,26 @@ func (b *bed) conf(n *node) string {
     peer %s:7946
 %s    secret "%s"
     require_quorum
+    notify_fence "%s"
 }
-`, n.name, n.gaddr, peer.gaddr, arbs.String(), secret)
+`, n.name, n.gaddr, peer.gaddr, arbs.String(), secret, n.fenceScript())
+}
+
+// fenceScript writes the node's notify_fence hook: it appends its
+// arguments to fence.log in the node's directory.
+func (n *node) fenceScript() string {
+	path := filepath.Join(n.dir, "fence.sh")
+	body := "#!/bin/sh\necho \"$*\" >> " + filepath.Join(n.dir, "fence.log") + "\n"
+	if err := os.WriteFile(path, []byte(body), 0o755); err != nil {
+		n.t.Fatal(err)
+	}
+	return path
+}
+
+// fenced is what the node's notify_fence hook has logged.
+func (n *node) fenced() string {
+	b, _ := os.ReadFile(filepath.Join(n.dir, "fence.log"))
+	return string(b)
 }
 
 func (b *bed) startNode(n *node) {
