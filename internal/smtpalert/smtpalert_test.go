@@ -1,0 +1,245 @@
+package smtpalert
+
+import (
+	"bufio"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/vigil-ha/vigil/config"
+)
+
+// mail is what the sink received in one conversation.
+type mail struct {
+	helo, from string
+	rcpt       []string
+	data       string
+}
+
+// sink is a loopback SMTP server that records every conversation.
+type sink struct {
+	ln    net.Listener
+	mails chan mail
+	wg    sync.WaitGroup
+}
+
+func newSink(t *testing.T) *sink {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &sink{ln: ln, mails: make(chan mail, 16)}
+	t.Cleanup(func() { ln.Close(); s.wg.Wait() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s.wg.Add(1)
+			go func() { defer s.wg.Done(); s.serve(c) }()
+		}
+	}()
+	return s
+}
+
+func (s *sink) serve(c net.Conn) {
+	defer c.Close()
+	r := bufio.NewReader(c)
+	say := func(line string) { _, _ = c.Write([]byte(line + "\r\n")) }
+	var m mail
+	say("220 sink ESMTP")
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return
+		}
+		line = strings.TrimRight(line, "\r\n")
+		verb := strings.ToUpper(line)
+		switch {
+		case strings.HasPrefix(verb, "HELO "):
+			m.helo = line[5:]
+			say("250 sink")
+		case strings.HasPrefix(verb, "MAIL FROM:"):
+			m.from = line[10:]
+			say("250 ok")
+		case strings.HasPrefix(verb, "RCPT TO:"):
+			m.rcpt = append(m.rcpt, line[8:])
+			say("250 ok")
+		case verb == "DATA":
+			say("354 go ahead")
+			var b strings.Builder
+			for {
+				l, err := r.ReadString('\n')
+				if err != nil {
+					return
+				}
+				if l == ".\r\n" {
+					break
+				}
+				b.WriteString(l)
+			}
+			m.data = b.String()
+			say("250 queued")
+			s.mails <- m
+		case verb == "QUIT":
+			say("221 bye")
+			return
+		default:
+			say("502 no")
+		}
+	}
+}
+
+func (s *sink) next(t *testing.T) mail {
+	t.Helper()
+	select {
+	case m := <-s.mails:
+		return m
+	case <-time.After(5 * time.Second):
+		t.Fatal("no mail received")
+		return mail{}
+	}
+}
+
+func TestSendsKeepalivedMailThroughLoopbackSink(t *testing.T) {
+	s := newSink(t)
+	host, port, _ := net.SplitHostPort(s.ln.Addr().String())
+	p := uint16(0)
+	for _, c := range port {
+		p = p*10 + uint16(c-'0')
+	}
+	g := &config.GlobalDefs{RouterID: "lb1", NotificationEmail: []string{"ops@example.com", "oncall@example.com"},
+		NotificationEmailFrom: "vigil@lb1.example.com", SMTPServer: &config.SMTPServer{Host: host, Port: p},
+		SMTPHeloName: "lb1.example.com", SMTPConnectTimeout: config.Duration(2 * time.Second)}
+	snd := NewFromGlobal(g, zap.NewNop())
+	if snd == nil {
+		t.Fatal("no sender for a configured smtp_server")
+	}
+	defer snd.Close(time.Second)
+
+	snd.Instance("VI_1", Master, "reason: master down timer expired")
+	m := s.next(t)
+	if m.helo != "lb1.example.com" || m.from != "<vigil@lb1.example.com>" ||
+		strings.Join(m.rcpt, " ") != "<ops@example.com> <oncall@example.com>" {
+		t.Fatalf("envelope: helo %q from %q rcpt %q", m.helo, m.from, m.rcpt)
+	}
+	for _, want := range []string{
+		"From: vigil@lb1.example.com\r\n",
+		"Subject: [lb1] VRRP Instance VI_1 - Entering MASTER state\r\n",
+		"To: ops@example.com, oncall@example.com\r\n",
+		"X-Mailer: Vigil\r\n",
+		"\r\n\r\n=> VRRP Instance is now owning VRRP VIPs <=\r\n",
+		"reason: master down timer expired",
+	} {
+		if !strings.Contains(m.data, want) {
+			t.Errorf("message lacks %q:\n%s", want, m.data)
+		}
+	}
+	if !strings.HasPrefix(m.data, "Date: ") {
+		t.Errorf("message does not start with Date:\n%s", m.data)
+	}
+
+	snd.RealServer("10.0.0.1:80 tcp", "10.0.1.5:80", false, "")
+	m = s.next(t)
+	if !strings.Contains(m.data, "Subject: [lb1] Realserver 10.0.1.5:80 of virtual server 10.0.0.1:80 tcp - DOWN\r\n") ||
+		!strings.Contains(m.data, "=> CHECK failed on service <=") {
+		t.Errorf("real server mail:\n%s", m.data)
+	}
+	snd.Group("G1", Backup)
+	m = s.next(t)
+	if !strings.Contains(m.data, "Subject: [lb1] VRRP Group G1 - Entering BACKUP state\r\n") ||
+		!strings.Contains(m.data, "=> VRRP Instance is no longer owning VRRP VIPs <=") {
+		t.Errorf("group mail:\n%s", m.data)
+	}
+}
+
+func TestNoServerNoSender(t *testing.T) {
+	if NewFromGlobal(&config.GlobalDefs{NotificationEmail: []string{"a@b"}}, nil) != nil {
+		t.Fatal("sender without smtp_server")
+	}
+	if NewFromGlobal(&config.GlobalDefs{SMTPServer: &config.SMTPServer{Host: "127.0.0.1"}}, nil) != nil {
+		t.Fatal("sender without recipients")
+	}
+	var s *Sender // nil: every call is a no-op
+	s.Instance("VI_1", Master, "")
+	s.Close(time.Second)
+	c, _ := FromGlobal(&config.GlobalDefs{NotificationEmail: []string{"a@b"}, SMTPServer: &config.SMTPServer{Host: "192.0.2.1"}})
+	if c.Server != "192.0.2.1:25" || !strings.HasPrefix(c.From, "keepalived@") || c.HeloName == "" || c.RouterID == "" || c.Timeout != 30*time.Second {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+// A server that accepts but never answers: the caller never blocks, each
+// alert is dropped after the timeout and logged, and a full queue drops
+// (logged) rather than waits.
+func TestDeadServerNeverBlocksAndLogs(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var held []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c) // silent: no greeting
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		mu.Lock()
+		for _, c := range held {
+			c.Close()
+		}
+		mu.Unlock()
+	}()
+	core, logs := observer.New(zap.InfoLevel)
+	snd := New(Config{Server: ln.Addr().String(), HeloName: "h", From: "f@h", To: []string{"t@h"},
+		Timeout: 200 * time.Millisecond, RouterID: "r"}, zap.New(core))
+	start := time.Now()
+	for i := 0; i < QueueLen+10; i++ {
+		snd.Instance("VI_1", Backup, "")
+	}
+	if d := time.Since(start); d > 100*time.Millisecond {
+		t.Fatalf("Send blocked for %s", d)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for logs.FilterMessage("SMTP alert not sent").Len() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("a timed-out alert was not logged")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if logs.FilterMessage("SMTP alert queue full; alert dropped").Len() == 0 {
+		t.Fatal("a full queue did not log its drops")
+	}
+	// Close is bounded even with a queue of dead alerts.
+	start = time.Now()
+	snd.Close(300 * time.Millisecond)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("Close took %s", d)
+	}
+
+	// A refused connection (nothing listens) is logged too.
+	dead, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := dead.Addr().String()
+	dead.Close()
+	core2, logs2 := observer.New(zap.InfoLevel)
+	snd2 := New(Config{Server: addr, HeloName: "h", From: "f@h", To: []string{"t@h"}, Timeout: time.Second, RouterID: "r"}, zap.New(core2))
+	snd2.Instance("VI_1", Fault, "")
+	snd2.Close(2 * time.Second)
+	if logs2.FilterMessage("SMTP alert not sent").Len() != 1 {
+		t.Fatalf("refused connection not logged: %v", logs2.All())
+	}
+}
