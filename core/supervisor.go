@@ -29,6 +29,7 @@ import (
 
 	"github.com/vigil-ha/vigil/config"
 	"github.com/vigil-ha/vigil/ipc"
+	"github.com/vigil-ha/vigil/metrics"
 	"github.com/vigil-ha/vigil/vrrpd/handover"
 )
 
@@ -44,6 +45,9 @@ type Options struct {
 	LogFormat string
 	Debug     bool
 	Logger    *zap.Logger
+	// MetricsListen, when set, is the address of a Prometheus endpoint
+	// (/metrics) fed from Status on each scrape (package metrics).
+	MetricsListen string
 }
 
 // Supervisor is the running parent.
@@ -147,6 +151,13 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	}
 	defer ln.Close()
 	go s.serveControl(ln)
+	if opts.MetricsListen != "" {
+		ms, err := metrics.Listen(opts.MetricsListen, func(ctx context.Context) (any, error) { return s.status(ctx), nil }, s.log)
+		if err != nil {
+			return fmt.Errorf("core: metrics endpoint: %w", err)
+		}
+		defer ms.Close()
+	}
 
 	s.log.Info("Starting Vigil", zap.String("config", opts.ConfigPath), zap.String("run_dir", opts.RunDir),
 		zap.Int("vrrp_instances", len(cfg.Instances)), zap.Int("virtual_servers", len(cfg.VirtualServers)))

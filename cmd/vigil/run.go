@@ -42,6 +42,7 @@ func runCommand() *cli.Command {
 			runDirFlag(),
 			&cli.StringFlag{Name: "log-format", Usage: "console or json (default: console on a terminal)"},
 			&cli.BoolFlag{Name: "debug", Usage: "debug logging"},
+			&cli.StringFlag{Name: "metrics-listen", Usage: "serve Prometheus metrics on `ADDR`/metrics (e.g. 127.0.0.1:9650; default: off)"},
 		},
 		Action: func(c *cli.Context) error {
 			// Signals first: one arriving while the configuration loads must
@@ -53,6 +54,7 @@ func runCommand() *cli.Command {
 			sup, err := core.New(core.Options{
 				ConfigPath: c.String("use-file"), ConfigID: c.String("config-id"), RunDir: c.String("run-dir"),
 				LogFormat: c.String("log-format"), Debug: c.Bool("debug"), Logger: log,
+				MetricsListen: c.String("metrics-listen"),
 			})
 			if err != nil {
 				fmt.Fprintln(c.App.ErrWriter, err)
