@@ -17,6 +17,7 @@ import (
 
 	"github.com/vigil-ha/vigil/config"
 	"github.com/vigil-ha/vigil/internal/script"
+	"github.com/vigil-ha/vigil/internal/smtpalert"
 	"github.com/vigil-ha/vigil/ipc"
 	"github.com/vigil-ha/vigil/vrrpd/addrs"
 	"github.com/vigil-ha/vigil/vrrpd/announce"
@@ -81,6 +82,7 @@ type Engine struct {
 	ctrl   chan func()
 
 	notify *notifier
+	alerts *smtpalert.Sender // smtp_alert e-mails; nil when none configured
 	gate   *script.Gate
 	drops  map[packet.Drop]uint64 // drops before an instance is known
 	wg     sync.WaitGroup
@@ -148,6 +150,7 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 	}
 	e.gate = newScriptGate(log, &cfg.Global)
 	e.notify = newNotifier(log, e.gate)
+	e.alerts = smtpalert.NewFromGlobal(&cfg.Global, log)
 	scripts := map[string]*config.VRRPScript{}
 	for _, s := range cfg.Scripts {
 		scripts[s.Name] = s
@@ -302,6 +305,7 @@ func (e *Engine) Run(ctx context.Context) error {
 				e.rep.Snapshot(e.snapshot())
 			}
 			e.notify.drain(notifyDrainBound)
+			e.alerts.Close(alertDrainBound)
 			return nil
 		}
 		next := e.nextDeadline()
@@ -596,6 +600,7 @@ func (e *Engine) stateChanged(in *instance, x vrrp.StateChanged) {
 		in.epoch++
 	}
 	e.notify.transition(in.cfg, x.To, in.m.Priority(), x.Reason)
+	e.mailTransition(in.cfg, x, in.m.Priority())
 	e.propagate(in, x)
 }
 

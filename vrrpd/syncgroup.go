@@ -90,4 +90,5 @@ func (e *Engine) groupChanged(g *syncGroup) {
 	e.log.Info("VRRP_Group("+g.cfg.Name+") Syncing instances to "+st.String()+" state",
 		zap.String("group", g.cfg.Name), zap.Stringer("state", st))
 	e.notify.groupTransition(g.cfg, st, prio)
+	e.mailGroupTransition(g.cfg, st)
 }

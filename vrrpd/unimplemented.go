@@ -35,7 +35,6 @@ var unimplemented = []struct {
 	{"notify_priority_changes", func(c *config.VRRPInstance) bool { return c.NotifyPriorityChanges != nil && *c.NotifyPriorityChanges }},
 	{"kernel_rx_buf_size", func(c *config.VRRPInstance) bool { return c.KernelRxBufSize != nil }},
 	{"linkbeat_use_polling", func(c *config.VRRPInstance) bool { return c.LinkbeatUsePolling }},
-	{"smtp_alert", func(c *config.VRRPInstance) bool { return c.SMTPAlert != nil && *c.SMTPAlert }},
 }
 
 // warnUnimplemented logs one line per instance naming the settings it uses
