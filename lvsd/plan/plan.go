@@ -196,10 +196,35 @@ func Reconcile(ctx context.Context, b ipvs.Backend, desired []Desired, owned fun
 // reading 1,000 services back (one dump each) costs far more than the one
 // weight change it then makes. A periodic Reconcile still catches changes
 // made behind its back.
+//
+// A backend that implements ipvs.BatchApplier gets all the ops in one
+// ApplyBatch call (same order, same one-error-per-op outcome); others get
+// one Apply per op.
 func ApplyDiff(ctx context.Context, b ipvs.Backend, desired []Desired, actual []ipvs.ServiceState, owned func(ipvs.ServiceKey) bool) ([]ipvs.Op, error) {
 	errs := []error{Check(desired)}
 	ops := Diff(desired, actual, owned)
 	applied := make([]ipvs.Op, 0, len(ops))
+	if ba, ok := b.(ipvs.BatchApplier); ok && len(ops) > 0 {
+		results := ba.ApplyBatch(ctx, ops)
+		for i, op := range ops {
+			var err error
+			if i < len(results) {
+				err = results[i]
+			} else {
+				err = fmt.Errorf("the backend returned no result (%d results for %d ops)", len(results), len(ops))
+			}
+			if err == nil {
+				applied = append(applied, op)
+				continue
+			}
+			if cerr := ctx.Err(); cerr != nil && errors.Is(err, cerr) {
+				errs = append(errs, fmt.Errorf("plan: stopped before %s: %w", op, err))
+				break
+			}
+			errs = append(errs, fmt.Errorf("plan: %s: %w", op, err))
+		}
+		return applied, errors.Join(errs...)
+	}
 	for _, op := range ops {
 		if err := ctx.Err(); err != nil {
 			errs = append(errs, fmt.Errorf("plan: stopped before %s: %w", op, err))

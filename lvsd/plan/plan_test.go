@@ -247,3 +247,68 @@ func TestReconcileContinuesPastFailures(t *testing.T) {
 		t.Errorf("cancelled: %v", err)
 	}
 }
+
+// serial hides the fake's ApplyBatch, so ApplyDiff takes its one-Apply-
+// per-op path.
+type serial struct{ ipvs.Backend }
+
+// TestApplyDiffBatchMatchesSerial checks that the batch path (the fake is
+// an ipvs.BatchApplier) and the per-op path apply the same ops and report
+// the same errors, a failure in the middle included.
+func TestApplyDiffBatchMatchesSerial(t *testing.T) {
+	ctx := context.Background()
+	run := func(wrap func(*ipvs.Fake) ipvs.Backend) ([]string, string, []ipvs.ServiceState) {
+		f := ipvs.NewFake()
+		f.FailApply(func(op ipvs.Op) error {
+			if op.Kind == ipvs.AddDest && op.Dest.Addr == rs1.Addr {
+				return syscall.ENOMEM
+			}
+			return nil
+		})
+		applied, err := ApplyDiff(ctx, wrap(f), full, nil, ownAll)
+		if err == nil {
+			t.Fatal("the injected failure was not reported")
+		}
+		st, rerr := f.Read(ctx)
+		if rerr != nil {
+			t.Fatal(rerr)
+		}
+		return opStrings(applied), err.Error(), st
+	}
+	if _, ok := ipvs.Backend(ipvs.NewFake()).(ipvs.BatchApplier); !ok {
+		t.Fatal("the fake is not an ipvs.BatchApplier")
+	}
+	ba, be, bs := run(func(f *ipvs.Fake) ipvs.Backend { return f })
+	sa, se, ss := run(func(f *ipvs.Fake) ipvs.Backend { return serial{f} })
+	if !slices.Equal(ba, sa) || be != se || len(bs) != len(ss) {
+		t.Fatalf("batch and serial differ:\nbatch  %v\n       %s\nserial %v\n       %s", ba, be, sa, se)
+	}
+}
+
+// cancelling is a batch backend whose ctx ends after the first op.
+type cancelling struct {
+	*ipvs.Fake
+	cancel context.CancelFunc
+}
+
+func (c cancelling) ApplyBatch(ctx context.Context, ops []ipvs.Op) []error {
+	errs := make([]error, len(ops))
+	errs[0] = c.Apply(ctx, ops[0])
+	c.cancel()
+	for i := 1; i < len(ops); i++ {
+		errs[i] = ctx.Err()
+	}
+	return errs
+}
+
+func TestApplyDiffBatchStopsOnCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	applied, err := ApplyDiff(ctx, cancelling{ipvs.NewFake(), cancel}, full, nil, ownAll)
+	if len(applied) != 1 || !errors.Is(err, context.Canceled) {
+		t.Fatalf("applied %v, err %v", opStrings(applied), err)
+	}
+	if n := strings.Count(err.Error(), "stopped before"); n != 1 {
+		t.Fatalf("want one \"stopped before\" error, got %d: %v", n, err)
+	}
+}
