@@ -15,6 +15,7 @@ import (
 	"github.com/vigil-ha/vigil/checkd/probe"
 	"github.com/vigil-ha/vigil/config"
 	"github.com/vigil-ha/vigil/internal/script"
+	"github.com/vigil-ha/vigil/internal/smtpalert"
 )
 
 // FilePoll is how often FILE_CHECK reads its track_file (keepalived
@@ -60,6 +61,10 @@ type RealServer struct {
 	// NotifyUp and NotifyDown run when the server comes alive or dies
 	// (nil: none, or refused by the script-security gate).
 	NotifyUp, NotifyDown *script.Cmd
+	// SMTPAlert: an UP/DOWN change sends keepalived's e-mail (the real
+	// server's smtp_alert, else smtp_alert_checker, else smtp_alert,
+	// else on), when Plan.Mail is set.
+	SMTPAlert bool
 }
 
 // Plan is the real-server side of what checkd runs for a configuration
@@ -74,6 +79,9 @@ type Plan struct {
 	// Warnings are dangers that do not stop a check (a script writable by
 	// others without enable_script_security).
 	Warnings []string
+	// Mail is where smtp_alert e-mails go; nil when global_defs names no
+	// smtp_server or no notification_email.
+	Mail *smtpalert.Config
 }
 
 // Build turns a resolved configuration into checks. It does not start
@@ -106,6 +114,9 @@ func Build(cfg *config.Config, env Env) *Plan {
 		for _, rs := range vs.RealServers {
 			b.realServer(vs, rs)
 		}
+	}
+	if mc, ok := smtpalert.FromGlobal(&cfg.Global); ok {
+		b.plan.Mail = &mc
 	}
 	return b.plan
 }
@@ -147,6 +158,7 @@ func (b *builder) realServer(vs *config.VirtualServer, rs *config.RealServer) {
 			srv.Alpha[c.ID] = hc.Alpha
 		}
 	}
+	srv.SMTPAlert = rsSMTPAlert(&b.cfg.Global, rs)
 	b.plan.RealServers = append(b.plan.RealServers, srv)
 }
 
@@ -359,4 +371,15 @@ func TLSConfig(ssl *config.SSLConfig) (*tls.Config, error) {
 		return nil, errors.New("SSL: certificate and key go together")
 	}
 	return cfg, nil
+}
+
+// rsSMTPAlert resolves keepalived's smtp_alert for a real server: its own
+// setting, else global smtp_alert_checker, else smtp_alert, else on.
+func rsSMTPAlert(g *config.GlobalDefs, rs *config.RealServer) bool {
+	for _, b := range []*bool{rs.SMTPAlert, g.SMTPAlertChecker, g.SMTPAlert} {
+		if b != nil {
+			return *b
+		}
+	}
+	return true
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/vigil-ha/vigil/checkd/health"
 	"github.com/vigil-ha/vigil/checkd/sched"
 	"github.com/vigil-ha/vigil/internal/script"
+	"github.com/vigil-ha/vigil/internal/smtpalert"
 	"github.com/vigil-ha/vigil/ipc"
 )
 
@@ -40,6 +41,8 @@ type RunnerState struct {
 type Runner struct {
 	log  *zap.Logger
 	emit func(ipc.Backend)
+	// alerts sends smtp_alert e-mails (nil: none configured).
+	alerts *smtpalert.Sender
 
 	notes     chan script.Cmd
 	notesDone chan struct{}
@@ -81,6 +84,9 @@ type runServer struct {
 // a real server, and once per server at start.
 func NewRunner(plan *Plan, log *zap.Logger, restore *RunnerState, emit func(ipc.Backend)) *Runner {
 	r := &Runner{log: log, emit: emit, notes: make(chan script.Cmd, notifyQueue), kick: make(chan struct{}, 1), checkers: map[string]*runChecker{}}
+	if plan.Mail != nil {
+		r.alerts = smtpalert.New(*plan.Mail, log)
+	}
 	now := time.Now()
 	byID := map[string]Checker{}
 	for _, c := range plan.Checkers {
@@ -252,6 +258,7 @@ func (r *Runner) Flush() {
 // Flush.
 func (r *Runner) Close() {
 	close(r.notes)
+	defer r.alerts.Close(2 * time.Second)
 	if r.notesDone == nil {
 		return
 	}
@@ -328,6 +335,9 @@ func (r *Runner) report(srv *runServer, sd health.ServerDecision) {
 	r.log.Info("Real server "+word, zap.String("virtual_server", srv.VirtualServer), zap.String("real_server", srv.Addr.String()),
 		zap.Int("weight", b.Weight), zap.Strings("failed", b.Failed))
 	p.cmd = cmd
+	if srv.SMTPAlert {
+		r.alerts.RealServer(srv.VirtualServer, srv.Addr.String(), b.Alive, alertDetail(b))
+	}
 }
 
 // pendingChange is a real server's new state and the notify script it
