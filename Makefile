@@ -30,7 +30,7 @@ DEMO_BROKEN := config/testdata/broken/priority-300.conf
 
 .DEFAULT_GOAL := build
 .PHONY: help build test lint vet fmt-check staticcheck test-deps test-race fuzz-config \
-        bench fuzz install demo docs clean vm
+        bench fuzz install deb demo docs clean vm
 
 help:
 	@echo "make build      build $(BIN)"
@@ -41,7 +41,8 @@ help:
 	@echo "make demo       build, check a sample configuration, then (root) a failover timeline in namespaces"
 	@echo "make docs       regenerate docs/config-reference.md from the keyword table"
 	@echo "make vm         prepare the cached kernel and initramfs for the IPVS tests in a VM (test/vm)"
-	@echo "make install    install $(BIN) to \$$(DESTDIR)/usr/sbin"
+	@echo "make install    install $(BIN), the systemd units and a sample configuration under \$$(DESTDIR)"
+	@echo "make deb        build bin/vigil_VERSION_ARCH.deb (dpkg-deb)"
 	@echo "make clean      remove build output and project-local tools"
 
 build:
@@ -153,9 +154,40 @@ vm:
 
 # ---- install, demo, clean ---------------------------------------------------
 
-# Systemd units are installed here too once they exist.
+# The binary, the systemd units (packaging/systemd) and the sample
+# configuration, which never replaces a file already there (keepalived.conf
+# itself is never touched).
+UNITDIR ?= /lib/systemd/system
+SAMPLES := packaging/keepalived.conf:keepalived.conf.vigil-sample packaging/arbiter.conf:arbiter.conf.vigil-sample
 install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)/usr/sbin/vigil
+	install -D -m 0644 packaging/systemd/vigil.service $(DESTDIR)$(UNITDIR)/vigil.service
+	install -D -m 0644 packaging/systemd/vigil-arbiter.service $(DESTDIR)$(UNITDIR)/vigil-arbiter.service
+	@for s in $(SAMPLES); do \
+		src=$${s%%:*}; dst=$(DESTDIR)/etc/keepalived/$${s#*:}; \
+		if [ -e "$$dst" ]; then echo "$$dst exists; left as it is"; \
+		else install -D -m 0644 "$$src" "$$dst" && echo "installed $$dst"; fi; \
+	done
+
+# `make deb` builds bin/vigil_VERSION_ARCH.deb with dpkg-deb. VERSION comes
+# from the newest v* tag (v1.2.0-3-gabc -> 1.2.0+3.gabc), else
+# 0.0~gitDATE.HASH; set it to override.
+VERSION ?= $(shell v=$$(git describe --tags --match 'v[0-9]*' 2>/dev/null); \
+	if [ -n "$$v" ]; then echo "$${v#v}" | sed 's/-/+/; s/-/./'; \
+	else echo "0.0~git$$(git log -1 --format=%cd --date=format:%Y%m%d 2>/dev/null).$$(git rev-parse --short HEAD 2>/dev/null)"; fi)
+DEB_ARCH ?= $(shell $(GO) env GOARCH)
+DEB_ROOT := bin/deb-root
+DEB      := bin/vigil_$(VERSION)_$(DEB_ARCH).deb
+deb:
+	rm -rf $(DEB_ROOT)
+	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(DEB_ROOT)
+	install -d -m 0755 $(DEB_ROOT)/DEBIAN
+	printf '%s\n' /etc/keepalived/keepalived.conf.vigil-sample /etc/keepalived/arbiter.conf.vigil-sample > $(DEB_ROOT)/DEBIAN/conffiles
+	sed -e 's/@VERSION@/$(VERSION)/' -e 's/@ARCH@/$(DEB_ARCH)/' \
+		-e "s/@SIZE@/$$(du -sk --exclude=DEBIAN $(DEB_ROOT) | cut -f1)/" packaging/deb/control > $(DEB_ROOT)/DEBIAN/control
+	install -m 0755 packaging/deb/postinst packaging/deb/postrm $(DEB_ROOT)/DEBIAN/
+	dpkg-deb --root-owner-group --build $(DEB_ROOT) $(DEB)
+	@echo "built $(DEB)"
 
 # First the configuration checks (no root needed), then the failover demo:
 # two Vigil nodes and a client in network namespaces, the master killed, a
