@@ -122,7 +122,7 @@ func (n *sdNotifier) petWatchdog(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case n.loop <- struct{}{}:
+		case <-n.loop:
 		}
 		n.s.mu.Lock()
 		//lint:ignore SA2001 taking the lock is the liveness probe
