@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -61,8 +62,9 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 
 // TestGuestBench measures, in the guest, applying 1,000 services × 10 real
 // servers from empty through this backend (plan.Reconcile: read, diff,
-// 11,000 netlink requests), then reconciling one weight change (which must
-// be one op), against ipvsadm -R restoring the same table from empty and
+// 11,000 netlink requests in pipelined batches), then reconciling one
+// weight change (which must be one op), against the per-op path, a bare
+// moby handle, ipvsadm -R restoring the same table from empty and
 // ipvsadm -e making the same one change. It runs only when the host's
 // BenchmarkApplyInVM asks for it (VIGIL_LVSD_BENCH=1): it is a benchmark,
 // not part of make test.
@@ -77,9 +79,14 @@ func TestGuestBench(t *testing.T) {
 	owned := func(ipvs.ServiceKey) bool { return true }
 	want := toEntries(desired)
 
+	// *Backend is an ipvs.BatchApplier: plan hands it all the ops in one
+	// ApplyBatch (pipelined netlink, batch.go).
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
 	start := time.Now()
 	ops, err := plan.Reconcile(ctx, b, desired, owned)
 	applyAll := time.Since(start)
+	runtime.ReadMemStats(&after)
 	if err != nil {
 		t.Fatalf("Reconcile from empty: %v", err)
 	}
@@ -88,6 +95,7 @@ func TestGuestBench(t *testing.T) {
 	}
 	figure("apply-from-empty", ms(applyAll), "ms")
 	figure("apply-from-empty", float64(len(ops)), "ops")
+	figure("apply-from-empty-alloc", float64(after.TotalAlloc-before.TotalAlloc)/(1<<20), "MiB")
 
 	start = time.Now()
 	actual, err := b.Read(ctx)
@@ -118,6 +126,20 @@ func TestGuestBench(t *testing.T) {
 	}
 	figure("apply-one-weight-op", ms(time.Since(start)), "ms")
 	rawMoby(t, desired)
+
+	// The same table through the per-op path (one moby request per op),
+	// in the same boot, for comparison.
+	flush(t)
+	runtime.ReadMemStats(&before)
+	start = time.Now()
+	ops, err = plan.Reconcile(ctx, perOp{b}, desired, owned)
+	perOpAll := time.Since(start)
+	runtime.ReadMemStats(&after)
+	if err != nil || len(ops) != benchServices*(1+benchDests) {
+		t.Fatalf("per-op Reconcile from empty: %d ops, %v", len(ops), err)
+	}
+	figure("per-op-apply-from-empty", ms(perOpAll), "ms")
+	figure("per-op-apply-from-empty-alloc", float64(after.TotalAlloc-before.TotalAlloc)/(1<<20), "MiB")
 
 	if _, err := os.Stat(ipvsadmPath); err != nil {
 		fmt.Printf("BENCH-NOTE ipvsadm is not in the guest (%v): no ipvsadm -R comparison\n", err)
@@ -151,6 +173,9 @@ func TestGuestBench(t *testing.T) {
 	}
 	figure("ipvsadm-edit-one-weight", ms(time.Since(start)), "ms")
 }
+
+// perOp hides the backend's ApplyBatch, so plan applies one op at a time.
+type perOp struct{ ipvs.Backend }
 
 // rawMoby applies the same table from empty through a bare moby handle,
 // to show what this backend's wrapping (conversion, per-call deadline and

@@ -72,6 +72,7 @@ type Backend struct {
 
 	// Guarded by mobyMu.
 	h       *mipvs.Handle // nil after Close or after a failed call
+	nl      *nlConn       // ApplyBatch's socket (batch.go); nil until used
 	family  int           // the IPVS generic netlink id resolved at the last open
 	closed  bool
 	reopens int // handles recreated after errors (for tests and logs)
@@ -172,6 +173,7 @@ func (b *Backend) Close() error {
 	defer mobyMu.Unlock()
 	b.closed = true
 	b.drop()
+	b.dropConn()
 	return nil
 }
 
@@ -363,32 +365,18 @@ func describe(op ipvs.Op) string {
 }
 
 func (b *Backend) apply(ctx context.Context, op ipvs.Op) error {
-	var (
-		svc *mipvs.Service
-		dst *mipvs.Destination
-		err error
-	)
-	switch op.Kind {
-	case ipvs.AddService, ipvs.UpdateService:
-		svc, err = serviceToMoby(op.Service)
-	case ipvs.DelService, ipvs.AddDest, ipvs.UpdateDest, ipvs.DelDest:
-		svc, err = serviceKeyToMoby(op.Service.ServiceKey)
-	default:
-		return fmt.Errorf("unknown operation %d", op.Kind)
-	}
+	r, err := toRequest(op)
 	if err != nil {
 		return err
 	}
-	switch op.Kind {
-	case ipvs.AddDest, ipvs.UpdateDest:
-		dst, err = destToMoby(svc.AddressFamily, op.Dest)
-	case ipvs.DelDest:
-		dst, err = destKeyToMoby(svc.AddressFamily, op.Dest.DestKey)
-	}
-	if err != nil {
-		return err
-	}
+	mobyMu.Lock()
+	defer mobyMu.Unlock()
+	return b.applyLocked(ctx, op, r.svc, r.dst)
+}
 
+// applyLocked performs op, converted to svc and dst, through moby.
+// mobyMu must be held.
+func (b *Backend) applyLocked(ctx context.Context, op ipvs.Op, svc *mipvs.Service, dst *mipvs.Destination) error {
 	var fn func(*mipvs.Handle) error
 	switch op.Kind {
 	case ipvs.AddService:
@@ -404,8 +392,6 @@ func (b *Backend) apply(ctx context.Context, op ipvs.Op) error {
 	case ipvs.DelDest:
 		fn = func(h *mipvs.Handle) error { return h.DelDestination(svc, dst) }
 	}
-	mobyMu.Lock()
-	defer mobyMu.Unlock()
 	retried, err := b.do(ctx, fn)
 	if err != nil && retried {
 		// The first attempt failed in transport, not in the kernel, so it

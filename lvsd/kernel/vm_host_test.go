@@ -18,6 +18,9 @@ var guestTests = []string{
 	"TestGuestRestart",
 	"TestGuestTraffic",
 	"TestGuestReconcile",
+	"TestGuestBatch",
+	"TestGuestBatchPartialFailure",
+	"TestGuestBatchRecover",
 }
 
 // TestKernelInVM runs every TestGuest* test of this package in one boot of
