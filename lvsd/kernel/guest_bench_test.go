@@ -125,6 +125,27 @@ func TestGuestBench(t *testing.T) {
 		t.Fatal(err)
 	}
 	figure("apply-one-weight-op", ms(time.Since(start)), "ms")
+
+	// The daemon's path for a change: ApplyDiff against the table it
+	// knows (no read back), one op through ApplyBatch.
+	actual, err = b.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	desired[500].Dests[3].Weight = 6
+	start = time.Now()
+	ops, err = plan.ApplyDiff(ctx, b, desired, actual, owned)
+	if err != nil || len(ops) != 1 || ops[0].Kind != ipvs.UpdateDest {
+		t.Fatalf("ApplyDiff one weight change: %v\n%s", err, opStrings(ops))
+	}
+	figure("applydiff-one-weight", ms(time.Since(start)), "ms")
+	figure("applydiff-one-weight", float64(len(ops)), "ops")
+	desired[500].Dests[3].Weight = 5
+	start = time.Now()
+	if errs := b.ApplyBatch(ctx, []ipvs.Op{{Kind: ipvs.UpdateDest, Service: desired[500].Service, Dest: desired[500].Dests[3]}}); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	figure("applybatch-one-weight-op", ms(time.Since(start)), "ms")
 	rawMoby(t, desired)
 
 	// The same table through the per-op path (one moby request per op),
