@@ -1,5 +1,7 @@
 // Package kernel is lvsd's ipvs.Backend for the Linux kernel, over
-// github.com/moby/ipvs v1.1.0 (generic netlink).
+// github.com/moby/ipvs v1.1.0 (generic netlink). Writes in bulk take a
+// faster path, ApplyBatch (batch.go): the same requests, pipelined over
+// the package's own generic netlink socket; reads and Apply stay on moby.
 //
 // It exists to put three things between lvsd and moby/ipvs that the
 // library does not do itself:
