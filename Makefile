@@ -204,7 +204,16 @@ demo: build
 		echo "which needs root. Run it as root: sudo make demo"; \
 		exit 1; \
 	fi
-	@echo "==> failover: $(GO) run ./cmd/vigil-demo -vigil $(BIN)"
+	@missing=""; \
+	command -v ip >/dev/null 2>&1 || missing="$$missing iproute2"; \
+	command -v nft >/dev/null 2>&1 || missing="$$missing nftables"; \
+	if [ -n "$$missing" ]; then \
+		if ! command -v apt-get >/dev/null 2>&1; then echo "make demo: needs:$$missing"; exit 1; fi; \
+		echo "==> installing:$$missing"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing </dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing </dev/null; }; \
+	fi
+	@echo "==> failover and split-brain demo: $(GO) run ./cmd/vigil-demo -vigil $(BIN)"
 	@$(GO) run ./cmd/vigil-demo -vigil $(BIN)
 
 clean:
