@@ -20,6 +20,7 @@ import (
 	"github.com/vigil-ha/vigil/arbiter/server"
 	"github.com/vigil-ha/vigil/config"
 	"github.com/vigil-ha/vigil/internal/logging"
+	"github.com/vigil-ha/vigil/metrics"
 )
 
 // arbiterCommand is `vigil arbiter`: the split-brain tie-breaker on a
@@ -42,7 +43,7 @@ func arbiterCommand() *cli.Command {
 			&cli.StringFlag{Name: "name", Usage: "member name (default: the host name)"},
 			&cli.DurationFlag{Name: "lease-ttl", Usage: "lease length (default 3s)"},
 			&cli.StringFlag{Name: "state", Usage: "state file (default /var/lib/vigil/arbiter-CLUSTER.json)"},
-			&cli.StringFlag{Name: "status", Usage: "serve JSON status on ADDR:PORT or unix:PATH"},
+			&cli.StringFlag{Name: "status", Usage: "serve JSON status (/status) and Prometheus metrics (/metrics) on ADDR:PORT or unix:PATH"},
 			&cli.StringFlag{Name: "log-format", Usage: "console or json"},
 			&cli.BoolFlag{Name: "debug", Usage: "debug logging"},
 		},
@@ -176,7 +177,11 @@ func runArbiter(cfg server.Config, status string, log *zap.Logger) error {
 		if err != nil {
 			return fmt.Errorf("--status: %w", err)
 		}
-		hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second}
+		// The JSON status, and the same facts as Prometheus metrics.
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", metrics.ArbiterHandler(s.Status))
+		mux.Handle("/", s.Handler())
+		hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		go func() { _ = hs.Serve(ln) }()
 		defer func() { _ = hs.Close() }()
 	}
