@@ -184,6 +184,10 @@ func vigilScenarios(t *testing.T, rs *results) {
 	if h := b.arbs[0].leaseHolder(); h != "a" {
 		t.Errorf("after the restarts the arbiter's lease holder is %q, want a (the restarted agents did not learn vrrpd's states)", h)
 	}
+	// The arbiter's metrics say the same.
+	if m := b.arbs[0].metrics(); !strings.Contains(m, `vigil_arbiter_server_lease_remaining_seconds{holder="a",key="inet-51"}`) {
+		t.Errorf("the arbiter's /metrics lack a's lease:\n%s", m)
+	}
 	// And the protection still works: S1 once more.
 	w = b.begin("S1 again after the restarts")
 	b.cutVRRP()

@@ -17,6 +17,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -302,6 +303,22 @@ func (b *bed) steady() {
 	}
 	b.probe = b.client.StartProbeTimeout(service, 10*time.Millisecond, 200*time.Millisecond)
 	time.Sleep(200 * time.Millisecond)
+}
+
+// metrics scrapes the arbiter's /metrics over its unix socket.
+func (r *arbiter) metrics() string {
+	hc := http.Client{Timeout: time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", r.sock)
+		}}}
+	resp, err := hc.Get("http://arbiter/metrics")
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }
 
 func (r *arbiter) leaseHolder() string {
