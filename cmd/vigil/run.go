@@ -2,26 +2,20 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"sort"
 	"strings"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
 	"go.uber.org/zap"
 
-	"github.com/vigil-ha/vigil/arbiter/agent"
 	"github.com/vigil-ha/vigil/core"
 	"github.com/vigil-ha/vigil/internal/logging"
 	"github.com/vigil-ha/vigil/ipc"
-	"github.com/vigil-ha/vigil/lvsd"
-	"github.com/vigil-ha/vigil/lvsd/ipvs"
 )
 
 // defaultRunDir holds the pid file, control socket and snapshots.
@@ -147,102 +141,6 @@ func controlCommands() []*cli.Command {
 	}
 }
 
-func statusCommand() *cli.Command {
-	return &cli.Command{
-		Name: "status", Usage: "show instances, VIPs, peers and children",
-		Flags: []cli.Flag{runDirFlag(), &cli.BoolFlag{Name: "json", Usage: "print JSON"},
-			&cli.BoolFlag{Name: "stats", Usage: "IPVS counters instead of weights (as ipvsadm -Ln --stats)"},
-			&cli.BoolFlag{Name: "rate", Usage: "IPVS rates instead of weights (as ipvsadm -Ln --rate)"}},
-		Action: func(c *cli.Context) error {
-			var st struct {
-				core.Status
-				LVS   *lvsd.Status  `json:"lvs"`
-				Agent *agent.Status `json:"agent"`
-				VRRP  *struct {
-					Instances []struct {
-						Name              string   `json:"name"`
-						VRID              int      `json:"vrid"`
-						Interface         string   `json:"interface"`
-						State             string   `json:"state"`
-						Priority          int      `json:"priority"`
-						EffectivePriority int      `json:"effective_priority"`
-						Master            string   `json:"master"`
-						VIPs              []string `json:"vips"`
-					} `json:"instances"`
-				} `json:"vrrp"`
-			}
-			var raw json.RawMessage
-			if err := control(c, core.Command{Name: "status"}, &raw); err != nil {
-				fmt.Fprintf(c.App.ErrWriter, "vigil status: %v\n", err)
-				return exitError(1)
-			}
-			if c.Bool("json") {
-				fmt.Fprintln(c.App.Writer, string(raw))
-				return nil
-			}
-			if err := json.Unmarshal(raw, &st); err != nil {
-				return err
-			}
-			w := tabwriter.NewWriter(c.App.Writer, 0, 2, 2, ' ', 0)
-			fmt.Fprintf(w, "vigil pid %d, up %s, config %s\n\n", st.PID, st.Uptime, st.Config)
-			if st.VRRP != nil {
-				fmt.Fprintln(w, "INSTANCE\tVRID\tINTERFACE\tSTATE\tPRIORITY\tMASTER\tVIPS")
-				for _, in := range st.VRRP.Instances {
-					prio := fmt.Sprint(in.EffectivePriority)
-					if in.EffectivePriority != in.Priority {
-						prio = fmt.Sprintf("%d (base %d)", in.EffectivePriority, in.Priority)
-					}
-					fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\t%s\n", in.Name, in.VRID, in.Interface, in.State, prio,
-						in.Master, strings.Join(in.VIPs, " "))
-				}
-				fmt.Fprintln(w)
-			}
-			if st.Agent != nil {
-				printAgent(w, st.Agent)
-			}
-			if len(st.Backends) > 0 {
-				fmt.Fprintln(w, "VIRTUAL SERVER\tREAL SERVER\tHEALTH\tWEIGHT\tFAILED CHECKS")
-				for _, b := range st.Backends {
-					health := "up"
-					switch {
-					case !b.Alive:
-						health = "down"
-					case !b.Decided:
-						health = "up (checking)"
-					}
-					failed := strings.Join(b.Failed, " ")
-					if failed == "" {
-						failed = "-"
-					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\n", b.VirtualServer, b.Server, health, b.Weight, failed)
-				}
-				fmt.Fprintln(w)
-			}
-			if err := w.Flush(); err != nil {
-				return err
-			}
-			if st.LVS != nil {
-				if st.LVS.Error != "" {
-					fmt.Fprintf(c.App.Writer, "IPVS: %s\n", st.LVS.Error)
-				}
-				if err := ipvs.Format(c.App.Writer, st.LVS.Services, ipvs.FormatOptions{Stats: c.Bool("stats"), Rate: c.Bool("rate")}); err != nil {
-					return err
-				}
-				fmt.Fprintln(c.App.Writer)
-			}
-			fmt.Fprintln(w, "CHILD\tSTATE\tPID\tUPTIME\tRESTARTS\tLAST EXIT")
-			for _, ch := range st.Children {
-				pid := "-"
-				if ch.PID > 0 {
-					pid = fmt.Sprint(ch.PID)
-				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\n", ch.Name, ch.State, pid, ch.Uptime, ch.Restarts, ch.LastExit)
-			}
-			return w.Flush()
-		},
-	}
-}
-
 // upgradeCommand replaces the running daemon's binary in place; no VIP
 // moves, the PID stays.
 func upgradeCommand() *cli.Command {
@@ -301,39 +199,4 @@ func handoffCommand() *cli.Command {
 			return nil
 		},
 	}
-}
-
-// printAgent is the arbiter agent's part of vigil status: per protected
-// instance the hold and its reason, the lease and the live peers; then the
-// gossip members.
-func printAgent(w io.Writer, a *agent.Status) {
-	fmt.Fprintln(w, "ARBITER\tSTATE\tHELD\tLEASE\tPEERS ALIVE")
-	for _, in := range a.Instances {
-		d := in.Decision
-		held := "no"
-		if d.Held {
-			held = "yes: " + d.Reason
-		}
-		lease := d.Mode
-		if d.Mode == "lease" {
-			lease = fmt.Sprintf("none (%d/%d grants)", d.Grants, d.Arbiters)
-			if !d.LeaseValidUntil.IsZero() {
-				lease = fmt.Sprintf("valid %s (%d/%d grants)", time.Until(d.LeaseValidUntil).Round(100*time.Millisecond), d.Grants, d.Arbiters)
-			}
-		}
-		peers := strings.Join(d.PeersAlive, " ")
-		if peers == "" {
-			peers = "-"
-		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", in.Name, in.State, held, lease, peers)
-	}
-	var members []string
-	for _, m := range a.Members {
-		role := string(m.Role)
-		if role == "" {
-			role = "node"
-		}
-		members = append(members, fmt.Sprintf("%s (%s, %s)", m.Name, role, m.State))
-	}
-	fmt.Fprintf(w, "gossip members: %s\n\n", strings.Join(members, ", "))
 }
