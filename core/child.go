@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 
+	"github.com/vigil-ha/vigil/internal/logging"
 	"github.com/vigil-ha/vigil/ipc"
 )
 
@@ -234,10 +235,9 @@ func (c *child) once() (restartReason string, err error) {
 	if err != nil {
 		return "", fmt.Errorf("core: socketpair: %w", err)
 	}
-	args := []string{"vigil", c.name, "--child"}
-	if c.s.opts.LogFormat != "" {
-		args = append(args, "--log-format", c.s.opts.LogFormat)
-	}
+	// The format is decided here, once: the child's stderr is a pipe to
+	// us, so left to itself it would always pick JSON.
+	args := []string{"vigil", c.name, "--child", "--log-format", string(logging.Resolve(logging.Format(c.s.opts.LogFormat)))}
 	if c.s.opts.Debug {
 		args = append(args, "--debug")
 	}

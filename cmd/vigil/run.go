@@ -43,7 +43,12 @@ func runCommand() *cli.Command {
 			// not kill the daemon.
 			sigs := make(chan os.Signal, 4)
 			signal.Notify(sigs, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2)
-			log := logging.New("core", logging.Format(c.String("log-format")), c.Bool("debug"))
+			format, err := logging.ParseFormat(c.String("log-format"))
+			if err != nil {
+				fmt.Fprintf(c.App.ErrWriter, "vigil run: %v\n", err)
+				return exitError(2)
+			}
+			log := logging.New("core", format, c.Bool("debug"))
 			defer func() { _ = log.Sync() }()
 			sup, err := core.New(core.Options{
 				ConfigPath: c.String("use-file"), ConfigID: c.String("config-id"), RunDir: c.String("run-dir"),

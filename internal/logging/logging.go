@@ -3,6 +3,8 @@
 package logging
 
 import (
+	"fmt"
+	"io"
 	"os"
 
 	"go.uber.org/zap"
@@ -20,15 +22,41 @@ const (
 	JSON    Format = "json"
 )
 
+// ParseFormat reads a --log-format value: "console", "json", or empty
+// for Auto.
+func ParseFormat(s string) (Format, error) {
+	switch f := Format(s); f {
+	case Auto, Console, JSON:
+		return f, nil
+	}
+	return "", fmt.Errorf("unknown log format %q (console or json)", s)
+}
+
+// Resolve decides Auto: console when stderr is a terminal, JSON
+// otherwise. The daemon resolves its format once and passes the result to
+// its children, whose stderr is a pipe to it and so never a terminal:
+// without that a terminal would get console lines from core and JSON
+// from the children.
+func Resolve(format Format) Format {
+	if format != Auto {
+		return format
+	}
+	if isTerminal(os.Stderr) {
+		return Console
+	}
+	return JSON
+}
+
 // New returns a logger for one subsystem ("vrrpd", "core", ...) writing to
 // stderr. debug lowers the level to debug.
 func New(subsystem string, format Format, debug bool) *zap.Logger {
-	if format == Auto {
-		format = JSON
-		if isTerminal(os.Stderr) {
-			format = Console
-		}
-	}
+	return NewTo(os.Stderr, subsystem, Resolve(format), debug)
+}
+
+// NewTo is New writing to w; Auto is JSON (w is not known to be a
+// terminal). The subsystem's name is on every line: the "logger" key in
+// JSON, the third column on the console.
+func NewTo(w io.Writer, subsystem string, format Format, debug bool) *zap.Logger {
 	encCfg := zap.NewProductionEncoderConfig()
 	encCfg.TimeKey = "ts"
 	encCfg.EncodeTime = zapcore.ISO8601TimeEncoder
@@ -43,7 +71,7 @@ func New(subsystem string, format Format, debug bool) *zap.Logger {
 	if debug {
 		level = zap.DebugLevel
 	}
-	core := zapcore.NewCore(enc, zapcore.Lock(os.Stderr), level)
+	core := zapcore.NewCore(enc, zapcore.Lock(zapcore.AddSync(w)), level)
 	return zap.New(core).Named(subsystem)
 }
 
