@@ -162,16 +162,20 @@ func (in *Instance) masterRule(alive []Peer) (bool, string) {
 	if until, _ := in.lease(); !until.IsZero() {
 		return false, ""
 	}
-	if h := in.deniedBy(); h != "" {
-		return true, fmt.Sprintf("%s %s, no peer alive", ReasonLeaseHeld, h)
-	}
-	if !in.cfg.quorum() {
-		return false, ""
-	}
 	if in.now.Before(in.started.Add(in.cfg.PeerTimeout)) {
 		// Startup grace: a MASTER found when the agent (re)starts gets
 		// one peer timeout to hear its peers and the arbiters' replies
 		// before it is fenced, so an agent restart does not drop a VIP.
+		// It comes before a refusal too: at a cold start of both nodes
+		// the backup may be granted the lease before the master's first
+		// heartbeat reaches it; the backup gives it back once it sees the
+		// master, well within the grace.
+		return false, ""
+	}
+	if h := in.deniedBy(); h != "" {
+		return true, fmt.Sprintf("%s %s, no peer alive", ReasonLeaseHeld, h)
+	}
+	if !in.cfg.quorum() {
 		return false, ""
 	}
 	return true, ReasonLostQuorum + ": no peer alive and no valid lease"
