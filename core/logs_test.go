@@ -29,12 +29,12 @@ func logConf(n *node, vrid int, vip, addr, flag string) string {
 		fmt.Sprintf("virtual_server %s 80 {\n    delay_loop 1\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n", vip) + rs(8080) + rs(8081) + "}\n"
 }
 
-// waitLog waits until out contains each of want, in turn.
-func waitLog(t *testing.T, role string, out func() string, within time.Duration, want ...string) {
+// waitLog waits until out, from byte from on, contains each of want.
+func waitLog(t *testing.T, role string, out func() string, from int, within time.Duration, want ...string) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for _, w := range want {
-		for !strings.Contains(out(), w) {
+		for !strings.Contains(out()[from:], w) {
 			if time.Now().After(deadline) {
 				t.Fatalf("%s: no %q in the log within %v:\n%s", role, w, within, out())
 			}
@@ -69,17 +69,44 @@ func TestRunLogs(t *testing.T) {
 
 	// Up, MASTER, checkers decided; then the script fails (FAULT) and
 	// recovers (BACKUP, then MASTER again).
-	waitLog(t, "a", c.a.out.String, 15*time.Second, "(VI_1) Entering MASTER STATE",
+	waitLog(t, "a", c.a.out.String, 0, 15*time.Second, "(VI_1) Entering MASTER STATE",
 		"TCP_CHECK on service 198.18.2.1:8080 succeeded.", "TCP_CHECK on service 198.18.2.1:8081 failed.")
+	mark := len(c.a.out.String())
 	if err := os.Remove(flag); err != nil {
 		t.Fatal(err)
 	}
-	waitLog(t, "a", c.a.out.String, 10*time.Second, "VRRP_Script(chk) failed", "(VI_1) Entering FAULT STATE")
+	waitLog(t, "a", c.a.out.String, mark, 10*time.Second, "VRRP_Script(chk) failed", "(VI_1) Entering FAULT STATE")
+	mark = len(c.a.out.String())
 	if err := os.WriteFile(flag, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	waitLog(t, "a", c.a.out.String, 10*time.Second, "VRRP_Script(chk) succeeded", "(VI_1) Entering BACKUP STATE")
-	waitLog(t, "b", tty.String, 5*time.Second, "(VI_1) Entering MASTER STATE", "TCP_CHECK on service 198.18.2.2:8081 failed.")
+	waitLog(t, "a", c.a.out.String, mark, 10*time.Second, "VRRP_Script(chk) succeeded", "(VI_1) Entering BACKUP STATE")
+	waitLog(t, "b", tty.String, 0, 5*time.Second, "(VI_1) Entering MASTER STATE", "TCP_CHECK on service 198.18.2.2:8081 failed.")
+
+	// vigil status on the live node: the summary, the checks, the IPVS
+	// error; --watch redraws until SIGINT and exits 0.
+	out, err := c.a.vigil("status")
+	for _, want := range []string{"1 instance (1 ", "checks up", "1/2 real servers up", "CHECK ", "chk ", "vrrp_script",
+		"198.18.2.1:8081", "IPVS: IPVS unavailable", "CHILD "} {
+		if err != nil || !strings.Contains(out, want) {
+			t.Errorf("vigil status (%v) lacks %q:\n%s", err, want, out)
+		}
+	}
+	var watch lab.Buffer
+	w := c.a.ns.Start(&watch, &watch, vigilBin, "status", "--run-dir", c.a.runDir, "--watch", "0.2")
+	time.Sleep(1500 * time.Millisecond)
+	_ = w.Process.Signal(syscall.SIGINT)
+	werr := make(chan error, 1)
+	go func() { werr <- w.Wait() }()
+	select {
+	case err := <-werr:
+		if n := strings.Count(watch.String(), "\n--- "); err != nil || n < 2 || strings.Contains(watch.String(), "\x1b") {
+			t.Errorf("vigil status --watch 0.2 for 1.5 s then SIGINT: %v, %d separated snapshots (want >= 2, no ANSI on a pipe):\n%s", err, n, watch.String())
+		}
+	case <-time.After(5 * time.Second):
+		t.Errorf("vigil status --watch did not end on SIGINT")
+	}
+
 	c.a.kill(syscall.SIGTERM)
 	c.b.kill(syscall.SIGTERM)
 
