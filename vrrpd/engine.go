@@ -458,7 +458,7 @@ func (e *Engine) step(in *instance, now time.Time, ev vrrp.Event) {
 // priority, the hold, or a held backup starting to wait.
 func (e *Engine) report(in *instance) {
 	held, why := in.m.Held()
-	key := reportKey{state: in.m.State(), prio: in.m.Priority(), held: held, reason: why, waiting: in.m.Waiting()}
+	key := reportKey{state: in.m.State(), prio: in.m.Priority(), held: held, reason: why, waiting: in.m.Waiting(), stepping: in.m.Stepping()}
 	if key == in.reported {
 		return
 	}
@@ -470,11 +470,12 @@ func (e *Engine) report(in *instance) {
 
 // reportKey is what report compares.
 type reportKey struct {
-	state   vrrp.State
-	prio    uint8
-	held    bool
-	reason  string
-	waiting bool
+	state    vrrp.State
+	prio     uint8
+	held     bool
+	reason   string
+	waiting  bool
+	stepping bool
 }
 
 // timeoutEvent is shared: Timeout carries no data.

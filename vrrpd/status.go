@@ -34,10 +34,13 @@ type InstanceStatus struct {
 	Epoch uint64 `json:"epoch"`
 	// Held is the arbiter agent's hold, HoldReason its reason; Waiting
 	// marks a held BACKUP whose master-down timer expired.
-	Held       bool          `json:"held,omitempty"`
-	HoldReason string        `json:"hold_reason,omitempty"`
-	Waiting    bool          `json:"waiting,omitempty"`
-	Stats      instanceStats `json:"stats"`
+	Held       bool   `json:"held,omitempty"`
+	HoldReason string `json:"hold_reason,omitempty"`
+	Waiting    bool   `json:"waiting,omitempty"`
+	// Stepping marks a master releasing its VIPs make-before-break (stop,
+	// handoff) or an instance held by vigil handoff: not a candidate.
+	Stepping bool          `json:"stepping,omitempty"`
+	Stats    instanceStats `json:"stats"`
 }
 
 // Status is the engine's state for `vigil status`.
@@ -55,7 +58,7 @@ func (e *Engine) status(in *instance) InstanceStatus {
 		State: in.m.State().String(), Priority: uint8(in.cfg.Priority), EffectivePriority: in.m.Priority(),
 		Master: master, MasterPriority: mp, MasterInterval: in.m.MasterInterval(), Source: in.src,
 		VIPs:    append(append([]netip.Addr{}, in.vips4...), in.vips6...),
-		Preempt: !in.cfg.Nopreempt, Epoch: in.epoch, Waiting: in.m.Waiting(),
+		Preempt: !in.cfg.Nopreempt, Epoch: in.epoch, Waiting: in.m.Waiting(), Stepping: in.m.Stepping(),
 		Stats: in.stats,
 	}
 	st.Held, st.HoldReason = in.m.Held()

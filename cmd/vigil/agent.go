@@ -46,9 +46,18 @@ func agentCommand() *cli.Command {
 	}
 }
 
-// agentInstance converts vrrpd's status of an instance for the agent.
+// agentInstance converts vrrpd's status of an instance for the agent. An
+// instance stepping down (a make-before-break stop or handoff in
+// progress, or held by vigil handoff) counts as FAULT for the rules: not
+// a candidate, so it gives the lease back and its peer, no longer seeing
+// a MASTER, may take the lease and then the VIP while this node still
+// holds it until the successor speaks.
 func agentInstance(st vrrpd.InstanceStatus) agent.Instance {
-	return agent.Instance{Name: st.Name, Family: st.Family, VRID: st.VRID, State: st.State,
+	state := st.State
+	if st.Stepping {
+		state = "FAULT"
+	}
+	return agent.Instance{Name: st.Name, Family: st.Family, VRID: st.VRID, State: state,
 		Priority: int(st.EffectivePriority), Preempt: st.Preempt, Addr: st.Source, Epoch: st.Epoch, Waiting: st.Waiting}
 }
 

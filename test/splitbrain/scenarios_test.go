@@ -96,8 +96,12 @@ func vigilScenarios(t *testing.T, rs *results) {
 	// vigil status shows the agent: B held behind A, both members and
 	// the arbiter.
 	out, err := b.b.ns.Run(vigilBin, "status", "--run-dir", filepath.Join(b.b.dir, "run"))
-	if err != nil || !strings.Contains(out, "peer MASTER alive") || !strings.Contains(out, "arb1 (arbiter, alive)") ||
-		!strings.Contains(out, "agent") {
+	arbLine := false
+	for _, l := range strings.Split(out, "\n") {
+		f := strings.Fields(l)
+		arbLine = arbLine || (len(f) >= 4 && f[0] == "arb1" && f[2] == "arbiter" && f[3] == "alive")
+	}
+	if err != nil || !strings.Contains(out, "peer MASTER alive") || !arbLine || !strings.Contains(out, "agent") {
 		t.Errorf("vigil status on B does not show the agent's hold and members: %v\n%s", err, out)
 	}
 	t.Logf("vigil status on B:\n%s", out)
@@ -195,6 +199,25 @@ func vigilScenarios(t *testing.T, rs *results) {
 	assertQuiet(t, add(w.end()))
 	b.healVRRP()
 	assertQuiet(t, add(b.backOnA("S5 heal S1 again")))
+
+	// A planned switchover with the arbiter in place: `vigil handoff` on
+	// A hands the VIP to B make-before-break (A keeps it until B speaks):
+	// B must be allowed the lease, and the VIP must never be nowhere.
+	w = b.begin("handoff A to B")
+	if out, err := b.a.ns.Run(vigilBin, "handoff", "--run-dir", filepath.Join(b.a.dir, "run"), "VI_1"); err != nil {
+		t.Errorf("vigil handoff on A: %v\n%s", err, out)
+	}
+	b.b.watch.Wait(vip, true, 10*time.Second)
+	time.Sleep(observe / 2)
+	r = add(w.end())
+	if r.Owner != "B" || r.NoHold != 0 || r.Failed != 0 || r.DualHold > 100*time.Millisecond {
+		t.Errorf("handoff: owner %s, no-hold %v, failed probes %d, dual-hold %v; want B, 0, 0, under 100 ms (make-before-break)",
+			r.Owner, r.NoHold, r.Failed, r.DualHold)
+	}
+	if out, err := b.a.ns.Run(vigilBin, "handoff", "--run-dir", filepath.Join(b.a.dir, "run"), "--undo", "VI_1"); err != nil {
+		t.Errorf("vigil handoff --undo on A: %v\n%s", err, out)
+	}
+	assertPreempted(t, add(b.backOnA("handoff undone: A preempts")))
 	t.Logf("vigil scenarios took %v", time.Since(start).Round(100*time.Millisecond))
 }
 

@@ -572,6 +572,12 @@ func (in *Instance) blocked() bool { return in.held || in.arbHeld }
 // Held reports the arbiter agent's hold and its reason.
 func (in *Instance) Held() (bool, string) { return in.arbHeld, in.arbReason }
 
+// Stepping reports an instance on its way out of MASTER or kept out of it
+// by the operator: a make-before-break release in progress (stop,
+// handoff), or vigil handoff's hold. The arbiter agent then no longer
+// counts it as a candidate, so the peer can take the lease and the VIP.
+func (in *Instance) Stepping() bool { return in.releasing || in.held }
+
 // Waiting reports a held BACKUP whose master-down timer expired: it would
 // be MASTER but for the hold.
 func (in *Instance) Waiting() bool { return in.waiting && in.state == Backup }
