@@ -166,7 +166,8 @@ install: build
 	@for s in $(SAMPLES); do \
 		src=$${s%%:*}; dst=$(DESTDIR)/etc/keepalived/$${s#*:}; \
 		if [ -e "$$dst" ]; then echo "$$dst exists; left as it is"; \
-		else install -D -m 0644 "$$src" "$$dst" && echo "installed $$dst"; fi; \
+		else mode=0644; case "$$dst" in *arbiter*) mode=0600;; esac; \
+		install -D -m $$mode "$$src" "$$dst" && echo "installed $$dst"; fi; \
 	done
 
 # `make deb` builds bin/vigil_VERSION_ARCH.deb with dpkg-deb. VERSION comes

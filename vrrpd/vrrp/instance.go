@@ -561,7 +561,11 @@ func (in *Instance) hold(now time.Time, h Hold) {
 		// The master-down timer expired while held: nobody has
 		// advertised since, so take over now rather than one more
 		// master-down interval later.
-		in.becomeMaster(now, "hold released after master down: "+h.Reason)
+		why := "hold released after master down"
+		if h.Reason != "" {
+			why += ": " + h.Reason
+		}
+		in.becomeMaster(now, why)
 	}
 }
 
