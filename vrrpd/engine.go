@@ -498,7 +498,16 @@ func (e *Engine) do(in *instance, a vrrp.Action) {
 		case strings.HasPrefix(x.Reason, "rival master"):
 			repeat = in.garpRivalRepeat
 		}
-		e.queueGARP(in, repeat)
+		if x.Reason == "became master" {
+			// The first packet now, before the advert that follows:
+			// see vrrp's becomeMaster. The rest of the burst is paced
+			// by the announcer.
+			e.sendGARPNow(in)
+			repeat--
+		}
+		if repeat > 0 {
+			e.queueGARP(in, repeat)
+		}
 	case vrrp.StateChanged:
 		e.stateChanged(in, x)
 	}
@@ -603,6 +612,22 @@ func (e *Engine) stateChanged(in *instance, x vrrp.StateChanged) {
 	e.notify.transition(in.cfg, x.To, in.m.Priority(), x.Reason)
 	e.mailTransition(in.cfg, x, in.m.Priority())
 	e.propagate(in, x)
+}
+
+// sendGARPNow sends one gratuitous ARP / unsolicited NA for in's VIPs
+// from the engine goroutine (one packet per family).
+func (e *Engine) sendGARPNow(in *instance) {
+	ifindex := e.garpIndex(in)
+	if len(in.vips4) > 0 {
+		if err := e.ann.GARP(ifindex, in.mac, in.vips4); err != nil {
+			e.log.Warn("gratuitous ARP failed", zap.String("instance", in.cfg.Name), zap.Error(err))
+		}
+	}
+	if len(in.vips6) > 0 {
+		if err := e.ann.NA(ifindex, in.mac, in.vips6); err != nil {
+			e.log.Warn("unsolicited NA failed", zap.String("instance", in.cfg.Name), zap.Error(err))
+		}
+	}
 }
 
 // queueGARP asks the announcer for a burst for in. A burst already

@@ -24,7 +24,7 @@ type childSession struct {
 	role string
 	log  *zap.Logger
 	conn *ipc.Conn
-	// ctx ends on SIGTERM (systemd stopping the cgroup) or a Stop request.
+	// ctx ends on the parent's Stop request.
 	ctx  context.Context
 	stop context.CancelFunc
 	once sync.Once
@@ -53,10 +53,14 @@ func startChildSession(role string, log *zap.Logger, h childHandlers) (*childSes
 	if err != nil {
 		return nil, fmt.Errorf("%s: handshake with the parent: %w", role, err)
 	}
-	// The supervisor orchestrates: a terminal's Ctrl-C reaches the whole
-	// process group, but only the parent acts on it.
-	signal.Ignore(syscall.SIGINT, syscall.SIGHUP)
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	// The supervisor orchestrates: a terminal's Ctrl-C, or a SIGTERM sent
+	// to the whole process group, reaches every child, but only the parent
+	// acts on it and stops the children in order (vrrpd hands over while
+	// the arbiter agent still gives its lease back). A child whose parent
+	// is gone exits by itself (below). systemd's KillMode=mixed sends
+	// SIGTERM to the parent only anyway.
+	signal.Ignore(syscall.SIGINT, syscall.SIGHUP, syscall.SIGTERM)
+	ctx, stop := context.WithCancel(context.Background())
 	s := &childSession{role: role, log: log, conn: conn, ctx: ctx, stop: stop, done: make(chan struct{})}
 	go func() {
 		_ = conn.Serve(context.Background(), ipc.HandlerFuncs{

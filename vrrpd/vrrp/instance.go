@@ -220,7 +220,10 @@ func (in *Instance) becomeMaster(now time.Time, reason string) {
 	in.clearTimers()
 	in.setState(Master, reason)
 	in.master, in.masterPrio = in.cfg.Primary, in.prio
-	in.emit(AddVIPs{}, SendAdvert{Priority: in.prio}, SendGARP{Reason: "became master"})
+	// The GARP goes before the first advert: a master handing over
+	// make-before-break lets its VIPs go when it hears this advert, and
+	// by then the clients' ARP caches must already name this node.
+	in.emit(AddVIPs{}, SendGARP{Reason: "became master"}, SendAdvert{Priority: in.prio})
 	in.advertAt = now.Add(in.cfg.Interval)
 	if in.cfg.GARPDelay > 0 {
 		in.garpAt = now.Add(in.cfg.GARPDelay)

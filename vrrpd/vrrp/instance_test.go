@@ -63,7 +63,7 @@ func TestInitialize(t *testing.T) {
 		state    State
 		deadline time.Duration
 	}{
-		{"owner with state MASTER", cfg(255, func(c *Config) { c.StartMaster = true }), "INIT>MASTER add advert(255) garp", Master, time.Second},
+		{"owner with state MASTER", cfg(255, func(c *Config) { c.StartMaster = true }), "INIT>MASTER add garp advert(255)", Master, time.Second},
 		{"owner with state BACKUP waits", cfg(255), "INIT>BACKUP", Backup, 3*time.Second + time.Second/256},
 		{"state MASTER below 255 waits (keepalived)", cfg(100, func(c *Config) { c.StartMaster = true }), "INIT>BACKUP", Backup, ms(3609.375)},
 		{"backup", cfg(100), "INIT>BACKUP", Backup, ms(3609.375)},
@@ -142,7 +142,7 @@ func TestBackup(t *testing.T) {
 		state    State
 		deadline time.Duration // from t0
 	}{
-		{"master down timer makes us master", cfg(100), down, Timeout{}, "BACKUP>MASTER add advert(100) garp", Master, down + time.Second},
+		{"master down timer makes us master", cfg(100), down, Timeout{}, "BACKUP>MASTER add garp advert(100)", Master, down + time.Second},
 		{"timeout before the deadline does nothing", cfg(100), down - 1, Timeout{}, "", Backup, down},
 		{"priority 0 advert: take over after skew time", cfg(100), time.Second, Advert{Src: addrB, Priority: 0}, "", Backup, time.Second + ms(609.375)},
 		{"higher priority advert resets the timer", cfg(100), time.Second, Advert{Src: addrB, Priority: 150, Interval: time.Second}, "", Backup, time.Second + down},
@@ -379,7 +379,7 @@ func TestHold(t *testing.T) {
 		t.Fatal("a held backup past its master-down time does not report Waiting")
 	}
 	// Released after the master-down timer expired: take over at once.
-	if got := describe(in.Step(t0.Add(20*time.Second), Hold{On: false})); got != "BACKUP>MASTER add advert(100) garp" {
+	if got := describe(in.Step(t0.Add(20*time.Second), Hold{On: false})); got != "BACKUP>MASTER add garp advert(100)" {
 		t.Errorf("release after master down: %q", got)
 	}
 }
@@ -453,7 +453,7 @@ func TestGroupEvents(t *testing.T) {
 	t.Run("backup follows the group to master", func(t *testing.T) {
 		in := mustNew(t, cfg(100))
 		in.Step(t0, Start{})
-		if got := describe(in.Step(t0.Add(time.Second), Group{To: Master, Reason: "VI_2 became master"})); got != "BACKUP>MASTER add advert(100) garp" {
+		if got := describe(in.Step(t0.Add(time.Second), Group{To: Master, Reason: "VI_2 became master"})); got != "BACKUP>MASTER add garp advert(100)" {
 			t.Errorf("got %q", got)
 		}
 	})
