@@ -104,7 +104,11 @@ func Start(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Requests may arrive before Start returns: they wait for s.g (under
+	// s.mu) and are dropped until it is set; the nodes ask again.
+	s.mu.Lock()
 	s.g = g
+	s.mu.Unlock()
 	return s, nil
 }
 
@@ -184,6 +188,10 @@ func equalHeld(a, b []lease.Held) bool {
 func (s *Server) onRequest(req wire.LeaseRequest, _ time.Time) (wire.LeaseReply, bool) {
 	now := s.cfg.Now()
 	s.mu.Lock()
+	if s.g == nil {
+		s.mu.Unlock()
+		return wire.LeaseReply{}, false // still starting: no name to answer with yet
+	}
 	defer s.mu.Unlock()
 	s.requests++
 	granted, holder, ttl := s.table.Request(now, req.Key, req.Node)
