@@ -372,7 +372,9 @@ func Start(ctx context.Context, c *config.Arbiter, verdict func(ipc.Verdict), lo
 	if err != nil {
 		return nil, nil, err
 	}
+	a.mu.Lock()
 	a.cfg.Node = g.Name()
+	a.mu.Unlock()
 	a.SetTransport(g)
 	done := make(chan struct{})
 	go func() {
