@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/zap/zaptest"
+	"github.com/vigil-ha/vigil/internal/testlog"
 
 	"github.com/vigil-ha/vigil/arbiter/decide"
 	"github.com/vigil-ha/vigil/arbiter/gossip"
@@ -79,7 +79,7 @@ func (f *fakeTransport) Members() []gossip.Member { return nil }
 func TestHoldWhilePeerMasterAlive(t *testing.T) {
 	rec := &recorder{}
 	a := New(Config{Node: "b", Decide: decide.Config{PeerTimeout: 300 * time.Millisecond},
-		Verdict: rec.add, Log: zaptest.NewLogger(t), Protects: func(n string) bool { return n != "other" }})
+		Verdict: rec.add, Log: testlog.New(t), Protects: func(n string) bool { return n != "other" }})
 	a.SetTransport(&fakeTransport{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -125,7 +125,7 @@ func TestTwoAgentsAndArbiter(t *testing.T) {
 	const secret = "s3cret"
 	srv, err := server.Start(server.Config{Gossip: gossip.Config{Cluster: "web", Name: "arb", Bind: addrR,
 		Peers: []netip.AddrPort{addrA, addrB}, Secret: secret, Do: nr.Do}, LeaseTTL: 3 * time.Second,
-		StateFile: filepath.Join(t.TempDir(), "state.json"), Log: zaptest.NewLogger(t).Named("arb")})
+		StateFile: filepath.Join(t.TempDir(), "state.json"), Log: testlog.New(t).Named("arb")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,11 +139,11 @@ func TestTwoAgentsAndArbiter(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	recA, recB := &recorder{}, &recorder{}
-	agA, doneA, err := Start(ctx, block("a", addrA, addrB), recA.add, zaptest.NewLogger(t).Named("a"), na.Do)
+	agA, doneA, err := Start(ctx, block("a", addrA, addrB), recA.add, testlog.New(t).Named("a"), na.Do)
 	if err != nil {
 		t.Fatal(err)
 	}
-	agB, doneB, err := Start(ctx, block("b", addrB, addrA), recB.add, zaptest.NewLogger(t).Named("b"), nb.Do)
+	agB, doneB, err := Start(ctx, block("b", addrB, addrA), recB.add, testlog.New(t).Named("b"), nb.Do)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +224,7 @@ func cut(ns *lab.NS, table string, peer netip.Addr) {
 func TestFirstDecisionIsSent(t *testing.T) {
 	rec := &recorder{}
 	a := New(Config{Node: "b", Decide: decide.Config{PeerTimeout: 300 * time.Millisecond},
-		Verdict: rec.add, Log: zaptest.NewLogger(t)})
+		Verdict: rec.add, Log: testlog.New(t)})
 	a.SetTransport(&fakeTransport{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

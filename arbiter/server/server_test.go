@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/zap/zaptest"
+	"github.com/vigil-ha/vigil/internal/testlog"
 
 	"github.com/vigil-ha/vigil/arbiter/gossip"
 	"github.com/vigil-ha/vigil/arbiter/wire"
@@ -44,7 +44,7 @@ func newWorld(t *testing.T) *world {
 	node := func(name string, ns *lab.NS, bind, peer netip.AddrPort) *gossip.Gossip {
 		g, err := gossip.Start(gossip.Config{Cluster: "web", Name: name, Bind: bind, Peers: []netip.AddrPort{peer},
 			Arbiters: []netip.AddrPort{addrR}, Secret: secret, HeartbeatInterval: 200 * time.Millisecond,
-			LeaseTimeout: 500 * time.Millisecond, Log: zaptest.NewLogger(t).Named(name), Do: ns.Do})
+			LeaseTimeout: 500 * time.Millisecond, Log: testlog.New(t).Named(name), Do: ns.Do})
 		if err != nil {
 			t.Fatalf("node %s: %v", name, err)
 		}
@@ -60,7 +60,7 @@ func (w *world) arbiter(t *testing.T, ttl time.Duration) *Server {
 	t.Helper()
 	s, err := Start(Config{Gossip: gossip.Config{Cluster: "web", Name: "arb", Bind: addrR,
 		Peers: []netip.AddrPort{addrA, addrB}, Secret: secret, Do: w.nr.Do},
-		LeaseTTL: ttl, StateFile: w.state, Log: zaptest.NewLogger(t).Named("arb")})
+		LeaseTTL: ttl, StateFile: w.state, Log: testlog.New(t).Named("arb")})
 	if err != nil {
 		t.Fatalf("arbiter: %v", err)
 	}
