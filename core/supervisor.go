@@ -292,11 +292,34 @@ func (s *Supervisor) reload() error {
 	}
 	s.mu.Unlock()
 	s.log.Info("Reloading", zap.String("config", s.opts.ConfigPath))
-	// Each child restarts on the hitless path with the new configuration:
-	// unchanged instances resume as they were, changed ones apply the
-	// difference, new ones start as BACKUP, removed ones are released.
+	// A subsystem the new configuration no longer needs stops gracefully
+	// (lvsd releases its services, vrrpd its VIPs). Without the arbiter
+	// agent its holds go too, before vrrpd restarts and asks for them.
+	want := map[string]bool{}
+	for _, name := range s.wanted(cfg) {
+		want[name] = true
+	}
 	for _, c := range children {
-		c.restart("reload")
+		if want[c.name] {
+			continue
+		}
+		s.log.Info("stopping a subsystem the configuration no longer needs", zap.String("child", c.name))
+		c.stop()
+		s.mu.Lock()
+		delete(s.children, c.name)
+		s.mu.Unlock()
+		if c.name == "agent" {
+			s.releaseHolds("the arbiter block was removed")
+		}
+	}
+	// Each remaining child restarts on the hitless path with the new
+	// configuration: unchanged instances resume as they were, changed
+	// ones apply the difference, new ones start as BACKUP, removed ones
+	// are released.
+	for _, c := range children {
+		if want[c.name] {
+			c.restart("reload")
+		}
 	}
 	for _, name := range s.wanted(cfg) {
 		s.mu.Lock()
@@ -497,6 +520,26 @@ func (s *Supervisor) routeVerdict(body json.RawMessage) {
 	s.mu.Unlock()
 	if conn := vrrp.connection(); conn != nil {
 		_ = conn.Notify(ipc.TypeVerdict, v)
+	}
+}
+
+// releaseHolds forgets every verdict and tells vrrpd to let its held
+// instances go (the agent that held them is gone for good).
+func (s *Supervisor) releaseHolds(why string) {
+	s.mu.Lock()
+	var release []ipc.Verdict
+	for name, v := range s.verdicts {
+		if v.Hold {
+			release = append(release, ipc.Verdict{Instance: name, Reason: why})
+		}
+	}
+	clear(s.verdicts)
+	vrrp := s.children["vrrpd"]
+	s.mu.Unlock()
+	if conn := vrrp.connection(); conn != nil {
+		for _, v := range release {
+			_ = conn.Notify(ipc.TypeVerdict, v)
+		}
 	}
 }
 
