@@ -12,7 +12,6 @@ import (
 
 	"github.com/vigil-ha/vigil/arbiter/agent"
 	"github.com/vigil-ha/vigil/config"
-	"github.com/vigil-ha/vigil/internal/logging"
 	"github.com/vigil-ha/vigil/internal/script"
 	"github.com/vigil-ha/vigil/ipc"
 	"github.com/vigil-ha/vigil/vrrpd"
@@ -22,28 +21,7 @@ import (
 // "agent" when the configuration has an arbiter { } block: vrrpd's
 // instance states in (TypeInstance events), verdicts out (TypeVerdict).
 func agentCommand() *cli.Command {
-	return &cli.Command{
-		Name:  "agent",
-		Usage: "the split-brain agent (started by vigil run when an arbiter block is configured)",
-		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "child", Usage: "run under vigil run (IPC on VIGIL_IPC_FD)"},
-			&cli.StringFlag{Name: "log-format", Usage: "console or json"},
-			&cli.BoolFlag{Name: "debug", Usage: "debug logging"},
-		},
-		Action: func(c *cli.Context) error {
-			log := logging.New("agent", logging.Format(c.String("log-format")), c.Bool("debug"))
-			defer func() { _ = log.Sync() }()
-			if !c.Bool("child") {
-				fmt.Fprintln(c.App.ErrWriter, "vigil agent: runs under vigil run (--child)")
-				return exitError(2)
-			}
-			if err := runAgentChild(log); err != nil {
-				log.Error("agent child failed", zap.Error(err))
-				return exitError(1)
-			}
-			return nil
-		},
-	}
+	return childCommand("agent", "the split-brain agent (started by vigil run when an arbiter block is configured)", runAgentChild)
 }
 
 // agentInstance converts vrrpd's status of an instance for the agent. An

@@ -4,11 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"os/signal"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -18,7 +15,6 @@ import (
 	"github.com/vigil-ha/vigil/checkd/tracker"
 	"github.com/vigil-ha/vigil/config"
 	"github.com/vigil-ha/vigil/internal/addrwatch"
-	"github.com/vigil-ha/vigil/internal/logging"
 	"github.com/vigil-ha/vigil/internal/script"
 	"github.com/vigil-ha/vigil/ipc"
 )
@@ -32,30 +28,7 @@ const saveGap = 20 * time.Millisecond
 
 // checkdCommand is the health checker, run by `vigil run` as a child.
 func checkdCommand() *cli.Command {
-	return &cli.Command{
-		Name:  "checkd",
-		Usage: "the health-check subsystem (started by vigil run)",
-		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "child", Usage: "run under vigil run (IPC on VIGIL_IPC_FD)"},
-			&cli.StringFlag{Name: "log-format", Usage: "console or json"},
-			&cli.BoolFlag{Name: "debug", Usage: "debug logging"},
-		},
-		Action: func(c *cli.Context) error {
-			usr1 := make(chan os.Signal, 1)
-			signal.Notify(usr1, syscall.SIGUSR1, syscall.SIGUSR2)
-			log := logging.New("checkd", logging.Format(c.String("log-format")), c.Bool("debug"))
-			defer func() { _ = log.Sync() }()
-			if !c.Bool("child") {
-				fmt.Fprintln(c.App.ErrWriter, "vigil checkd: runs under vigil run (--child)")
-				return exitError(2)
-			}
-			if err := runCheckdChild(log); err != nil {
-				log.Error("checkd child failed", zap.Error(err))
-				return exitError(1)
-			}
-			return nil
-		},
-	}
+	return childCommand("checkd", "the health-check subsystem (started by vigil run)", runCheckdChild)
 }
 
 func runCheckdChild(log *zap.Logger) error {

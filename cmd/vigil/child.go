@@ -11,8 +11,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/urfave/cli/v2"
 	"go.uber.org/zap"
 
+	"github.com/vigil-ha/vigil/internal/logging"
 	"github.com/vigil-ha/vigil/ipc"
 )
 
@@ -118,4 +120,40 @@ func (s *childSession) finish() {
 	defer cancel()
 	_ = s.conn.Shutdown(ctx)
 	s.stop()
+}
+
+// childCommand is a subsystem that runs only under `vigil run` (checkd,
+// lvsd, the arbiter agent): the same flags, logger and checks for each;
+// run does the subsystem's work.
+func childCommand(name, usage string, run func(*zap.Logger) error) *cli.Command {
+	return &cli.Command{
+		Name:  name,
+		Usage: usage,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "child", Usage: "run under vigil run (IPC on VIGIL_IPC_FD)"},
+			&cli.StringFlag{Name: "log-format", Usage: "console or json"},
+			&cli.BoolFlag{Name: "debug", Usage: "debug logging"},
+		},
+		Action: func(c *cli.Context) error {
+			// The parent's SIGUSR1 dump must not kill a child that gets
+			// the signal through the process group.
+			signal.Ignore(syscall.SIGUSR1, syscall.SIGUSR2)
+			format, err := logging.ParseFormat(c.String("log-format"))
+			if err != nil {
+				fmt.Fprintf(c.App.ErrWriter, "vigil %s: %v\n", name, err)
+				return exitError(2)
+			}
+			log := logging.New(name, format, c.Bool("debug"))
+			defer func() { _ = log.Sync() }()
+			if !c.Bool("child") {
+				fmt.Fprintf(c.App.ErrWriter, "vigil %s: runs under vigil run (--child)\n", name)
+				return exitError(2)
+			}
+			if err := run(log); err != nil {
+				log.Error(name+" child failed", zap.Error(err))
+				return exitError(1)
+			}
+			return nil
+		},
+	}
 }

@@ -6,10 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
-	"os/signal"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -17,7 +14,6 @@ import (
 
 	"github.com/vigil-ha/vigil/config"
 	"github.com/vigil-ha/vigil/internal/addrwatch"
-	"github.com/vigil-ha/vigil/internal/logging"
 	"github.com/vigil-ha/vigil/internal/script"
 	"github.com/vigil-ha/vigil/ipc"
 	"github.com/vigil-ha/vigil/lvsd"
@@ -35,30 +31,7 @@ const lvsdRetryIPVS = 30 * time.Second
 
 // lvsdCommand is the IPVS subsystem, run by `vigil run` as a child.
 func lvsdCommand() *cli.Command {
-	return &cli.Command{
-		Name:  "lvsd",
-		Usage: "the IPVS subsystem (started by vigil run)",
-		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "child", Usage: "run under vigil run (IPC on VIGIL_IPC_FD)"},
-			&cli.StringFlag{Name: "log-format", Usage: "console or json"},
-			&cli.BoolFlag{Name: "debug", Usage: "debug logging"},
-		},
-		Action: func(c *cli.Context) error {
-			usr1 := make(chan os.Signal, 1)
-			signal.Notify(usr1, syscall.SIGUSR1, syscall.SIGUSR2)
-			log := logging.New("lvsd", logging.Format(c.String("log-format")), c.Bool("debug"))
-			defer func() { _ = log.Sync() }()
-			if !c.Bool("child") {
-				fmt.Fprintln(c.App.ErrWriter, "vigil lvsd: runs under vigil run (--child)")
-				return exitError(2)
-			}
-			if err := runLVSDChild(log); err != nil {
-				log.Error("lvsd child failed", zap.Error(err))
-				return exitError(1)
-			}
-			return nil
-		},
-	}
+	return childCommand("lvsd", "the IPVS subsystem (started by vigil run)", runLVSDChild)
 }
 
 func runLVSDChild(log *zap.Logger) error {
