@@ -110,6 +110,9 @@ func (ns *NS) StartProbeTimeout(addr netip.AddrPort, interval, timeout time.Dura
 				p.attempts++
 				if err != nil {
 					p.failures = append(p.failures, at)
+					if len(p.reasons) < 20 {
+						p.reasons = append(p.reasons, at.Format("15:04:05.000")+" "+err.Error())
+					}
 				} else {
 					c.Close()
 				}

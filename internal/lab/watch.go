@@ -197,41 +197,7 @@ type Probe struct {
 // A connect may take up to a second (a slow connect is not an outage);
 // refusals, resets and timeouts count as failures.
 func (ns *NS) StartProbe(addr netip.AddrPort, interval time.Duration) *Probe {
-	ctx, cancel := context.WithCancel(context.Background())
-	p := &Probe{stop: cancel, done: make(chan struct{})}
-	go func() {
-		defer close(p.done)
-		_ = ns.Do(func() error {
-			d := net.Dialer{Timeout: time.Second}
-			t := time.NewTicker(interval)
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return nil
-				case <-t.C:
-				}
-				at := time.Now()
-				c, err := d.DialContext(ctx, "tcp", addr.String())
-				if ctx.Err() != nil {
-					return nil
-				}
-				p.mu.Lock()
-				p.attempts++
-				if err != nil {
-					p.failures = append(p.failures, at)
-					if len(p.reasons) < 20 {
-						p.reasons = append(p.reasons, at.Format("15:04:05.000")+" "+err.Error())
-					}
-				} else {
-					c.Close()
-				}
-				p.mu.Unlock()
-			}
-		})
-	}()
-	ns.lab.tb.Cleanup(p.Stop)
-	return p
+	return ns.StartProbeTimeout(addr, interval, time.Second)
 }
 
 // Stop ends the probe and waits for it.
