@@ -277,11 +277,21 @@ func (c *Conn) fail(err error) {
 	c.nc.Close()
 }
 
+// goodbyeWait bounds how long a goodbye waits for another writer (one
+// finishing a frame) before the connection closes without it.
+const goodbyeWait = 100 * time.Millisecond
+
 // failWithGoodbye tells the peer why (an Error frame of TypeHello with id 0),
-// if that can be done without waiting behind another writer, then closes
-// with err.
+// if another writer lets it within goodbyeWait (a writer stuck on a full
+// socket must not hold the close up), then closes with err.
 func (c *Conn) failWithGoodbye(err error, reason string) {
-	if c.wmu.TryLock() {
+	deadline := time.Now().Add(goodbyeWait)
+	locked := c.wmu.TryLock()
+	for !locked && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+		locked = c.wmu.TryLock()
+	}
+	if locked {
 		c.nc.SetWriteDeadline(time.Now().Add(min(c.timeout(), 500*time.Millisecond)))
 		writeMessage(c.nc, Message{Kind: Error, Type: TypeHello, Body: encodeErrorBody(reason)}, false)
 		c.wmu.Unlock()
