@@ -20,8 +20,10 @@ TEST_FUZZTIME_SHORT ?= 5s
 # System packages the tests drive: keepalived (the agreement test compares
 # verdicts with keepalived -t), ip (network namespaces), nft; and for the
 # IPVS tests in a VM (test/vm): QEMU, a static busybox, cpio, kmod (depmod,
-# modprobe), xz and zstd.
-APT_PACKAGES := keepalived iproute2 nftables ipvsadm qemu-system-x86 busybox-static cpio kmod xz-utils zstd
+# modprobe), xz and zstd; and for the reference deployments (examples/,
+# test/nginxpair, test/mysqlpair): nginx, MariaDB and curl.
+APT_PACKAGES := keepalived iproute2 nftables ipvsadm qemu-system-x86 busybox-static cpio kmod xz-utils zstd \
+	nginx-light mariadb-server mariadb-client curl
 
 # A sample to demonstrate check-config on: the real-world file from ../shared
 # when the repository sits beside it, else one kept in this repository.
@@ -69,8 +71,11 @@ test-deps:
 	command -v nft >/dev/null 2>&1 || missing="$$missing nft"; \
 	command -v ipvsadm >/dev/null 2>&1 || missing="$$missing ipvsadm"; \
 	command -v qemu-system-x86_64 >/dev/null 2>&1 || missing="$$missing qemu-system-x86_64"; \
+	command -v nginx >/dev/null 2>&1 || missing="$$missing nginx"; \
+	command -v mariadbd >/dev/null 2>&1 || missing="$$missing mariadbd"; \
+	command -v curl >/dev/null 2>&1 || missing="$$missing curl"; \
 	cc=""; command -v cc >/dev/null 2>&1 || cc="gcc libc6-dev"; \
-	if [ -z "$$missing$$cc" ]; then echo "keepalived, ip, nft, qemu-system-x86_64, cc: present"; exit 0; fi; \
+	if [ -z "$$missing$$cc" ]; then echo "keepalived, ip, nft, qemu-system-x86_64, nginx, mariadbd, curl, cc: present"; exit 0; fi; \
 	if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then \
 		echo "warning: missing:$$missing $${cc:+cc}; not root with apt-get, so tests needing them will skip"; exit 0; \
 	fi; \
