@@ -48,7 +48,11 @@ func arbiterCommand() *cli.Command {
 			&cli.BoolFlag{Name: "debug", Usage: "debug logging"},
 		},
 		Action: func(c *cli.Context) error {
-			log := logging.New("arbiter", logging.Format(c.String("log-format")), c.Bool("debug"))
+			format, err := logFormat(c, "arbiter")
+			if err != nil {
+				return err
+			}
+			log := logging.New("arbiter", format, c.Bool("debug"))
 			defer func() { _ = log.Sync() }()
 			cfg, status, err := arbiterConfig(c, log)
 			if err != nil {

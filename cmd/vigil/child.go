@@ -138,10 +138,9 @@ func childCommand(name, usage string, run func(*zap.Logger) error) *cli.Command 
 			// The parent's SIGUSR1 dump must not kill a child that gets
 			// the signal through the process group.
 			signal.Ignore(syscall.SIGUSR1, syscall.SIGUSR2)
-			format, err := logging.ParseFormat(c.String("log-format"))
+			format, err := logFormat(c, name)
 			if err != nil {
-				fmt.Fprintf(c.App.ErrWriter, "vigil %s: %v\n", name, err)
-				return exitError(2)
+				return err
 			}
 			log := logging.New(name, format, c.Bool("debug"))
 			defer func() { _ = log.Sync() }()
@@ -156,4 +155,17 @@ func childCommand(name, usage string, run func(*zap.Logger) error) *cli.Command 
 			return nil
 		},
 	}
+}
+
+// logFormat reads --log-format for the subcommand name; an unknown value
+// is refused with a clear message and status 2 before anything starts, so
+// a typo in a unit file fails at once instead of logging in a format
+// nothing parses.
+func logFormat(c *cli.Context, name string) (logging.Format, error) {
+	format, err := logging.ParseFormat(c.String("log-format"))
+	if err != nil {
+		fmt.Fprintf(c.App.ErrWriter, "vigil %s: %v\n", name, err)
+		return "", exitError(2)
+	}
+	return format, nil
 }

@@ -46,7 +46,11 @@ func runVRRPD(c *cli.Context) error {
 	// not kill the daemon (Go's default for an unhandled SIGUSR1).
 	usr1 := make(chan os.Signal, 1)
 	signal.Notify(usr1, syscall.SIGUSR1)
-	log := logging.New("vrrpd", logging.Format(c.String("log-format")), c.Bool("debug"))
+	format, err := logFormat(c, "vrrpd")
+	if err != nil {
+		return err
+	}
+	log := logging.New("vrrpd", format, c.Bool("debug"))
 	defer func() { _ = log.Sync() }()
 	if c.Bool("child") {
 		if err := runVRRPDChild(log); err != nil {
