@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/vigil-ha/vigil/config"
 	"github.com/vigil-ha/vigil/internal/script"
+	"github.com/vigil-ha/vigil/internal/smtpalert"
 	"github.com/vigil-ha/vigil/ipc"
 	"github.com/vigil-ha/vigil/lvsd/desired"
 	"github.com/vigil-ha/vigil/lvsd/ipvs"
@@ -76,6 +78,10 @@ type Daemon struct {
 
 	scripts chan script.Cmd
 	wg      sync.WaitGroup
+	// alerts sends the quorum e-mails (nil: global_defs configures none);
+	// mailQuorum says which blocks mail, by config.VirtualServer.ID().
+	alerts     *smtpalert.Sender
+	mailQuorum map[string]bool
 }
 
 // New prepares a daemon; nothing touches the kernel until Sync.
@@ -97,6 +103,11 @@ func New(o Options) *Daemon {
 		d.log.Warn(w)
 	}
 	if o.Config != nil {
+		d.alerts = smtpalert.NewFromGlobal(&o.Config.Global, o.Log)
+		d.mailQuorum = map[string]bool{}
+		for _, vs := range o.Config.VirtualServers {
+			d.mailQuorum[vs.ID()] = quorumAlertOn(&o.Config.Global, vs)
+		}
 		for _, vs := range o.Config.VirtualServers {
 			if vs.PersistenceEngine != "" {
 				d.log.Warn("persistence_engine is not supported (github.com/moby/ipvs cannot read it back); the service is persistent without it",
@@ -242,6 +253,11 @@ func opMessage(op ipvs.Op) string {
 // d.mu held.
 func (d *Daemon) quorumEvent(ev desired.Event) {
 	d.log.Info(ev.Message(), zap.String("virtual_server", ev.VirtualServer), zap.String("event", ev.Kind.String()))
+	if d.mailQuorum[ev.VirtualServer] {
+		// Queued, never waited for: a dead relay costs no reconcile pass.
+		d.alerts.VirtualServer(ev.VirtualServer, ev.Kind == desired.QuorumUp,
+			strings.TrimSuffix(ev.Message(), " for VS "+ev.VirtualServer))
+	}
 	if ev.Script == nil || len(ev.Script.Args) == 0 {
 		return
 	}
@@ -354,5 +370,27 @@ func (d *Daemon) Stop(ctx context.Context, release bool) error {
 	case <-ctx.Done():
 		err = errors.Join(err, fmt.Errorf("lvsd: quorum scripts still running at exit"))
 	}
+	// The last quorum mails (an omega block's shutdown) get a short,
+	// bounded chance to leave.
+	bound := alertsAtExit
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < bound {
+		bound = max(time.Until(dl), 0)
+	}
+	d.alerts.Close(bound)
 	return err
+}
+
+// alertsAtExit bounds the wait for queued e-mails when lvsd stops.
+const alertsAtExit = 2 * time.Second
+
+// quorumAlertOn resolves keepalived's smtp_alert for a virtual server's
+// quorum mails: the block's own setting, else global smtp_alert_checker,
+// else smtp_alert, else off.
+func quorumAlertOn(g *config.GlobalDefs, vs *config.VirtualServer) bool {
+	for _, b := range []*bool{vs.SMTPAlert, g.SMTPAlertChecker, g.SMTPAlert} {
+		if b != nil {
+			return *b
+		}
+	}
+	return false
 }

@@ -1,5 +1,6 @@
 // Package smtpalert sends keepalived's alert e-mails (smtp_alert): VRRP
-// instance and sync group transitions, real servers going UP or DOWN.
+// instance and sync group transitions, real servers going UP or DOWN,
+// virtual servers gaining or losing their quorum.
 //
 // Mail leaves from one goroutine through a bounded queue: Send never
 // blocks, a full queue drops the message (logged), and a dead or slow
@@ -303,6 +304,21 @@ func (s *Sender) RealServer(vs, rs string, up bool, detail string) {
 	}
 	s.Send(Message{Subject: fmt.Sprintf("[%s] Realserver %s of virtual server %s - %s", s.cfg.RouterID, rs, vs, word),
 		Body: withDetail(body, detail)})
+}
+
+// VirtualServer queues "[router] Virtualserver VS - UP|DOWN", the mail of
+// a virtual server's quorum being gained (up) or lost; what is the
+// transition in words (e.g. "Lost quorum 2-0=2 > 1"), the body's line.
+func (s *Sender) VirtualServer(vs string, up bool, what string) {
+	if s == nil {
+		return
+	}
+	word := "DOWN"
+	if up {
+		word = "UP"
+	}
+	s.Send(Message{Subject: fmt.Sprintf("[%s] Virtualserver %s - %s", s.cfg.RouterID, vs, word),
+		Body: "=> " + what + " <="})
 }
 
 func withDetail(body, detail string) string {

@@ -1,7 +1,6 @@
 package smtpalert
 
 import (
-	"bufio"
 	"net"
 	"strings"
 	"sync"
@@ -12,108 +11,12 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/vigil-ha/vigil/config"
+	"github.com/vigil-ha/vigil/internal/smtpalert/smtptest"
 )
 
-// mail is what the sink received in one conversation.
-type mail struct {
-	helo, from string
-	rcpt       []string
-	data       string
-}
-
-// sink is a loopback SMTP server that records every conversation.
-type sink struct {
-	ln    net.Listener
-	mails chan mail
-	wg    sync.WaitGroup
-}
-
-func newSink(t *testing.T) *sink {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &sink{ln: ln, mails: make(chan mail, 16)}
-	t.Cleanup(func() { ln.Close(); s.wg.Wait() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s.wg.Add(1)
-			go func() { defer s.wg.Done(); s.serve(c) }()
-		}
-	}()
-	return s
-}
-
-func (s *sink) serve(c net.Conn) {
-	defer c.Close()
-	r := bufio.NewReader(c)
-	say := func(line string) { _, _ = c.Write([]byte(line + "\r\n")) }
-	var m mail
-	say("220 sink ESMTP")
-	for {
-		line, err := r.ReadString('\n')
-		if err != nil {
-			return
-		}
-		line = strings.TrimRight(line, "\r\n")
-		verb := strings.ToUpper(line)
-		switch {
-		case strings.HasPrefix(verb, "HELO "):
-			m.helo = line[5:]
-			say("250 sink")
-		case strings.HasPrefix(verb, "MAIL FROM:"):
-			m.from = line[10:]
-			say("250 ok")
-		case strings.HasPrefix(verb, "RCPT TO:"):
-			m.rcpt = append(m.rcpt, line[8:])
-			say("250 ok")
-		case verb == "DATA":
-			say("354 go ahead")
-			var b strings.Builder
-			for {
-				l, err := r.ReadString('\n')
-				if err != nil {
-					return
-				}
-				if l == ".\r\n" {
-					break
-				}
-				b.WriteString(l)
-			}
-			m.data = b.String()
-			say("250 queued")
-			s.mails <- m
-		case verb == "QUIT":
-			say("221 bye")
-			return
-		default:
-			say("502 no")
-		}
-	}
-}
-
-func (s *sink) next(t *testing.T) mail {
-	t.Helper()
-	select {
-	case m := <-s.mails:
-		return m
-	case <-time.After(5 * time.Second):
-		t.Fatal("no mail received")
-		return mail{}
-	}
-}
-
 func TestSendsKeepalivedMailThroughLoopbackSink(t *testing.T) {
-	s := newSink(t)
-	host, port, _ := net.SplitHostPort(s.ln.Addr().String())
-	p := uint16(0)
-	for _, c := range port {
-		p = p*10 + uint16(c-'0')
-	}
+	s := smtptest.New(t)
+	host, p := s.HostPort()
 	g := &config.GlobalDefs{RouterID: "lb1", NotificationEmail: []string{"ops@example.com", "oncall@example.com"},
 		NotificationEmailFrom: "vigil@lb1.example.com", SMTPServer: &config.SMTPServer{Host: host, Port: p},
 		SMTPHeloName: "lb1.example.com", SMTPConnectTimeout: config.Duration(2 * time.Second)}
@@ -124,10 +27,10 @@ func TestSendsKeepalivedMailThroughLoopbackSink(t *testing.T) {
 	defer snd.Close(time.Second)
 
 	snd.Instance("VI_1", Master, "reason: master down timer expired")
-	m := s.next(t)
-	if m.helo != "lb1.example.com" || m.from != "<vigil@lb1.example.com>" ||
-		strings.Join(m.rcpt, " ") != "<ops@example.com> <oncall@example.com>" {
-		t.Fatalf("envelope: helo %q from %q rcpt %q", m.helo, m.from, m.rcpt)
+	m := s.Next(t)
+	if m.Helo != "lb1.example.com" || m.From != "<vigil@lb1.example.com>" ||
+		strings.Join(m.Rcpt, " ") != "<ops@example.com> <oncall@example.com>" {
+		t.Fatalf("envelope: helo %q from %q rcpt %q", m.Helo, m.From, m.Rcpt)
 	}
 	for _, want := range []string{
 		"From: vigil@lb1.example.com\r\n",
@@ -137,25 +40,31 @@ func TestSendsKeepalivedMailThroughLoopbackSink(t *testing.T) {
 		"\r\n\r\n=> VRRP Instance is now owning VRRP VIPs <=\r\n",
 		"reason: master down timer expired",
 	} {
-		if !strings.Contains(m.data, want) {
-			t.Errorf("message lacks %q:\n%s", want, m.data)
+		if !strings.Contains(m.Data, want) {
+			t.Errorf("message lacks %q:\n%s", want, m.Data)
 		}
 	}
-	if !strings.HasPrefix(m.data, "Date: ") {
-		t.Errorf("message does not start with Date:\n%s", m.data)
+	if !strings.HasPrefix(m.Data, "Date: ") {
+		t.Errorf("message does not start with Date:\n%s", m.Data)
 	}
 
 	snd.RealServer("10.0.0.1:80 tcp", "10.0.1.5:80", false, "")
-	m = s.next(t)
-	if !strings.Contains(m.data, "Subject: [lb1] Realserver 10.0.1.5:80 of virtual server 10.0.0.1:80 tcp - DOWN\r\n") ||
-		!strings.Contains(m.data, "=> CHECK failed on service <=") {
-		t.Errorf("real server mail:\n%s", m.data)
+	m = s.Next(t)
+	if !strings.Contains(m.Data, "Subject: [lb1] Realserver 10.0.1.5:80 of virtual server 10.0.0.1:80 tcp - DOWN\r\n") ||
+		!strings.Contains(m.Data, "=> CHECK failed on service <=") {
+		t.Errorf("real server mail:\n%s", m.Data)
+	}
+	snd.VirtualServer("10.0.0.1:80 tcp", false, "Lost quorum 2-0=2 > 1")
+	m = s.Next(t)
+	if !strings.Contains(m.Data, "Subject: [lb1] Virtualserver 10.0.0.1:80 tcp - DOWN\r\n") ||
+		!strings.Contains(m.Data, "\r\n\r\n=> Lost quorum 2-0=2 > 1 <=\r\n") {
+		t.Errorf("virtual server mail:\n%s", m.Data)
 	}
 	snd.Group("G1", Backup)
-	m = s.next(t)
-	if !strings.Contains(m.data, "Subject: [lb1] VRRP Group G1 - Entering BACKUP state\r\n") ||
-		!strings.Contains(m.data, "=> VRRP Instance is no longer owning VRRP VIPs <=") {
-		t.Errorf("group mail:\n%s", m.data)
+	m = s.Next(t)
+	if !strings.Contains(m.Data, "Subject: [lb1] VRRP Group G1 - Entering BACKUP state\r\n") ||
+		!strings.Contains(m.Data, "=> VRRP Instance is no longer owning VRRP VIPs <=") {
+		t.Errorf("group mail:\n%s", m.Data)
 	}
 }
 
