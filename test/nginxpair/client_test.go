@@ -1,0 +1,178 @@
+package nginxpair_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vigil-ha/vigil/internal/lab"
+)
+
+// request is one GET through the VIP.
+type request struct {
+	At   time.Time // when it started
+	Took time.Duration
+	OK   bool   // 200 with a body naming a node
+	Node string // who served it ("served by NODE")
+	Err  string
+}
+
+// client fetches a URL from inside a namespace every interval, each
+// request on a new connection (no keep-alive: each one is routed afresh,
+// by the client's ARP entry for the VIP at that moment) and bounded by
+// timeout, and records every one.
+type client struct {
+	mu     sync.Mutex
+	reqs   []request
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// maxRequests bounds the record (and the loop): 3 minutes at 10 ms.
+const maxRequests = 18000
+
+func startClient(t *testing.T, ns *lab.NS, url string, interval, timeout time.Duration) *client {
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &client{cancel: cancel, done: make(chan struct{})}
+	// Each connection is dialled inside the namespace: Do pins the
+	// dialling thread there, and the socket stays in it.
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var conn net.Conn
+		err := ns.Do(func() (err error) {
+			var d net.Dialer
+			conn, err = d.DialContext(ctx, network, addr)
+			return err
+		})
+		return conn, err
+	}
+	hc := &http.Client{Timeout: timeout, Transport: &http.Transport{DialContext: dial, DisableKeepAlives: true}}
+	go func() {
+		defer close(c.done)
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for n := 0; n < maxRequests; n++ {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			r := get(ctx, hc, url)
+			if ctx.Err() != nil {
+				return
+			}
+			c.mu.Lock()
+			c.reqs = append(c.reqs, r)
+			c.mu.Unlock()
+		}
+	}()
+	t.Cleanup(c.stop)
+	return c
+}
+
+func get(ctx context.Context, hc *http.Client, url string) request {
+	r := request{At: time.Now()}
+	defer func() { r.Took = time.Since(r.At) }()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		r.Err = err.Error()
+		return r
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		r.Err = err.Error()
+		return r
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	switch {
+	case err != nil:
+		r.Err = err.Error()
+	case resp.StatusCode != http.StatusOK:
+		r.Err = resp.Status
+	default:
+		node, ok := strings.CutPrefix(strings.TrimSpace(string(body)), "served by ")
+		r.OK, r.Node = ok, node
+		if !ok {
+			r.Err = "unexpected body " + string(body)
+		}
+	}
+	return r
+}
+
+func (c *client) stop() {
+	c.cancel()
+	<-c.done
+}
+
+// since returns the requests started at or after from.
+func (c *client) since(from time.Time) []request {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []request
+	for _, r := range c.reqs {
+		if !r.At.Before(from) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// between returns the requests started in [from, to).
+func (c *client) between(from, to time.Time) []request {
+	var out []request
+	for _, r := range c.since(from) {
+		if r.At.Before(to) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// waitServedBy blocks until a request started after from succeeded on
+// node, and returns it.
+func (c *client) waitServedBy(t *testing.T, node string, from time.Time, timeout time.Duration) request {
+	t.Helper()
+	var got request
+	waitFor(t, timeout, "a request served by "+node, func() bool {
+		for _, r := range c.since(from) {
+			if r.OK && r.Node == node {
+				got = r
+				return true
+			}
+		}
+		return false
+	})
+	return got
+}
+
+// summary is what a window of requests says.
+type summary struct {
+	Total, Failed       int
+	FirstFail, LastFail time.Time // zero without failures
+	ByNode              map[string]int
+	Errors              []string // the first few failures' reasons
+}
+
+func summarize(rs []request) summary {
+	s := summary{Total: len(rs), ByNode: map[string]int{}}
+	for _, r := range rs {
+		if r.OK {
+			s.ByNode[r.Node]++
+			continue
+		}
+		if s.Failed == 0 {
+			s.FirstFail = r.At
+		}
+		s.LastFail = r.At
+		s.Failed++
+		if len(s.Errors) < 5 {
+			s.Errors = append(s.Errors, r.At.Format("15:04:05.000")+" "+r.Err)
+		}
+	}
+	return s
+}
