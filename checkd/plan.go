@@ -61,9 +61,10 @@ type RealServer struct {
 	// NotifyUp and NotifyDown run when the server comes alive or dies
 	// (nil: none, or refused by the script-security gate).
 	NotifyUp, NotifyDown *script.Cmd
-	// SMTPAlert: an UP/DOWN change sends keepalived's e-mail (the real
-	// server's smtp_alert, else smtp_alert_checker, else smtp_alert,
-	// else on), when Plan.Mail is set.
+	// SMTPAlert: each change of each of its checkers sends keepalived's
+	// e-mail, and an omega shutdown one more (the real server's
+	// smtp_alert, else smtp_alert_checker, else smtp_alert, else on),
+	// when Plan.Mail is set.
 	SMTPAlert bool
 }
 

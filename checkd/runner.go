@@ -66,6 +66,11 @@ type runChecker struct {
 	m     *health.Checker
 	srv   *runServer
 	delta *int64
+	// mailedUp is the checker's state as the e-mails know it: its
+	// starting state (alpha: down) or the resumed one, then the last one
+	// mailed. keepalived mails a checker's change from it, so a first
+	// verdict that only confirms it sends nothing.
+	mailedUp bool
 	// probes counts completed probes and their latency (under Runner.mu).
 	probes probeStats
 }
@@ -122,6 +127,7 @@ func NewRunner(plan *Plan, log *zap.Logger, restore *RunnerState, emit func(ipc.
 				rc.m.Start(now, rand.Float64())
 			}
 			ups[id] = rc.m.Up()
+			rc.mailedUp = rc.m.Up()
 			srv.ran[id] = rc.m.HasRun()
 			r.checkers[id] = rc
 		}
@@ -172,7 +178,13 @@ func (r *Runner) Run(ctx context.Context) {
 		r.mm.Unlock()
 		if d.Changed {
 			r.log.Info("checker stopped with omega: reporting it down", zap.String("checker", id))
+			was := rc.srv.last.Alive
 			r.report(rc.srv, rc.srv.h.Update(id, d, nil))
+			if was && !rc.srv.last.Alive && rc.srv.SMTPAlert {
+				// keepalived mails the server's removal at an omega
+				// shutdown, not each checker's.
+				r.alerts.RealServerShutdown(rc.VirtualServer, rc.RealServer.String())
+			}
 		}
 	}
 	r.mu.Unlock()
@@ -303,7 +315,14 @@ func (r *Runner) onEvent(ev sched.Event) {
 			zap.Bool("initial", d.Initial), zap.String("detail", ev.Result.Detail))
 		rc.srv.ran[rc.ID] = true
 	}
-	r.report(rc.srv, rc.srv.h.Update(rc.ID, d, rc.delta))
+	sd := rc.srv.h.Update(rc.ID, d, rc.delta)
+	if d.Changed && d.Up != rc.mailedUp {
+		rc.mailedUp = d.Up
+		if rc.srv.SMTPAlert {
+			r.alerts.Checker(rc.VirtualServer, rc.RealServer.String(), rc.Type, d.Up, ev.Result.Detail, alertDetail(rc.ID, sd))
+		}
+	}
+	r.report(rc.srv, sd)
 }
 
 // report emits a server's state when it differs from what was last sent,
@@ -335,9 +354,6 @@ func (r *Runner) report(srv *runServer, sd health.ServerDecision) {
 	r.log.Info("Real server "+word, zap.String("virtual_server", srv.VirtualServer), zap.String("real_server", srv.Addr.String()),
 		zap.Int("weight", b.Weight), zap.Strings("failed", b.Failed))
 	p.cmd = cmd
-	if srv.SMTPAlert {
-		r.alerts.RealServer(srv.VirtualServer, srv.Addr.String(), b.Alive, alertDetail(b))
-	}
 }
 
 // pendingChange is a real server's new state and the notify script it

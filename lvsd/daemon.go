@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -255,8 +254,7 @@ func (d *Daemon) quorumEvent(ev desired.Event) {
 	d.log.Info(ev.Message(), zap.String("virtual_server", ev.VirtualServer), zap.String("event", ev.Kind.String()))
 	if d.mailQuorum[ev.VirtualServer] {
 		// Queued, never waited for: a dead relay costs no reconcile pass.
-		d.alerts.VirtualServer(ev.VirtualServer, ev.Kind == desired.QuorumUp,
-			strings.TrimSuffix(ev.Message(), " for VS "+ev.VirtualServer))
+		d.alerts.VirtualServer(ev.VirtualServer, ev.Kind == desired.QuorumUp, quorumMailLine(ev))
 	}
 	if ev.Script == nil || len(ev.Script.Args) == 0 {
 		return
@@ -382,6 +380,25 @@ func (d *Daemon) Stop(ctx context.Context, release bool) error {
 
 // alertsAtExit bounds the wait for queued e-mails when lvsd stops.
 const alertsAtExit = 2 * time.Second
+
+// quorumMailLine is keepalived's (2.2) body line of a quorum mail
+// (do_vs_notifies): the transition, then quorum+hysteresis=threshold <=
+// live weight, written with "+" and "<=" whichever way it went.
+func quorumMailLine(ev desired.Event) string {
+	if ev.Stopping {
+		return "Shutting down"
+	}
+	what := "Lost quorum"
+	switch {
+	case ev.Kind == desired.QuorumUp && ev.Init:
+		what = "Starting with quorum up"
+	case ev.Kind == desired.QuorumUp:
+		what = "Gained quorum"
+	case ev.Init:
+		what = "Starting with quorum down"
+	}
+	return fmt.Sprintf("%s %d+%d=%d <= %d", what, ev.Quorum, ev.Hysteresis, ev.Threshold, ev.WeightSum)
+}
 
 // quorumAlertOn resolves keepalived's smtp_alert for a virtual server's
 // quorum mails: the block's own setting, else global smtp_alert_checker,

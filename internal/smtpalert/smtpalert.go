@@ -290,25 +290,64 @@ func (s *Sender) Group(name, state string) {
 		return
 	}
 	s.Send(Message{Subject: fmt.Sprintf("[%s] VRRP Group %s - Entering %s state", s.cfg.RouterID, name, state),
-		Body: vrrpBody(state)})
+		Body: "=> All VRRP group instances are now in " + state + " state <="})
 }
 
-// RealServer queues "[router] Realserver RS of virtual server VS - UP|DOWN".
-func (s *Sender) RealServer(vs, rs string, up bool, detail string) {
+// Checker queues the mail of one checker of real server rs changing
+// state, as keepalived sends it (one per checker, not per server):
+// "[router] Realserver RS of virtual server VS - UP|DOWN", UP or DOWN
+// being the checker's new state, and the body keepalived words for the
+// checker's type. why is the failure (for the types whose body carries
+// one); detail is added below the body when not empty.
+func (s *Sender) Checker(vs, rs, checkType string, up bool, why, detail string) {
 	if s == nil {
 		return
 	}
-	word, body := "DOWN", "=> CHECK failed on service <="
+	word := "DOWN"
 	if up {
-		word, body = "UP", "=> CHECK succeed on service <="
+		word = "UP"
 	}
 	s.Send(Message{Subject: fmt.Sprintf("[%s] Realserver %s of virtual server %s - %s", s.cfg.RouterID, rs, vs, word),
-		Body: withDetail(body, detail)})
+		Body: withDetail("=> "+checkerLine(checkType, up, why)+" <=", detail)})
+}
+
+// RealServerShutdown queues the mail of a live real server taken down
+// because the daemon stops (omega): "[router] Realserver RS of virtual
+// server VS - DOWN", "=> Shutting down <=".
+func (s *Sender) RealServerShutdown(vs, rs string) {
+	if s == nil {
+		return
+	}
+	s.Send(Message{Subject: fmt.Sprintf("[%s] Realserver %s of virtual server %s - DOWN", s.cfg.RouterID, rs, vs),
+		Body: "=> Shutting down <="})
+}
+
+// checkerLine is keepalived's (2.2) body line for a checker of checkType
+// succeeding (up) or failing: TCP, UDP, ICMP (PING_CHECK) and MISC name
+// themselves, DNS_CHECK with a colon, the others (HTTP_GET, SSL_GET,
+// SMTP_CHECK, ...) say CHECK and, on failure, why.
+func checkerLine(checkType string, up bool, why string) string {
+	result := "failed"
+	if up {
+		result = "succeed" // sic: keepalived's word, which mail filters match
+	}
+	switch checkType {
+	case "TCP_CHECK", "UDP_CHECK", "MISC_CHECK":
+		return strings.TrimSuffix(checkType, "_CHECK") + " CHECK " + result + " on service"
+	case "PING_CHECK":
+		return "ICMP CHECK " + result + " on service"
+	case "DNS_CHECK":
+		return "DNS_CHECK: " + result + " on service"
+	}
+	if up || why == "" {
+		return "CHECK " + result + " on service"
+	}
+	return "CHECK failed on service : " + oneLine(why)
 }
 
 // VirtualServer queues "[router] Virtualserver VS - UP|DOWN", the mail of
 // a virtual server's quorum being gained (up) or lost; what is the
-// transition in words (e.g. "Lost quorum 2-0=2 > 1"), the body's line.
+// transition in words (e.g. "Lost quorum 2+0=2 <= 1"), the body's line.
 func (s *Sender) VirtualServer(vs string, up bool, what string) {
 	if s == nil {
 		return

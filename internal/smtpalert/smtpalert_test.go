@@ -48,23 +48,54 @@ func TestSendsKeepalivedMailThroughLoopbackSink(t *testing.T) {
 		t.Errorf("message does not start with Date:\n%s", m.Data)
 	}
 
-	snd.RealServer("10.0.0.1:80 tcp", "10.0.1.5:80", false, "")
+	snd.Checker("10.0.0.1:80 tcp", "10.0.1.5:80", "TCP_CHECK", false, "connection refused", "real server DOWN")
 	m = s.Next(t)
 	if !strings.Contains(m.Data, "Subject: [lb1] Realserver 10.0.1.5:80 of virtual server 10.0.0.1:80 tcp - DOWN\r\n") ||
-		!strings.Contains(m.Data, "=> CHECK failed on service <=") {
-		t.Errorf("real server mail:\n%s", m.Data)
+		!strings.Contains(m.Data, "\r\n\r\n=> TCP CHECK failed on service <=\r\n\r\nreal server DOWN") {
+		t.Errorf("checker mail:\n%s", m.Data)
 	}
-	snd.VirtualServer("10.0.0.1:80 tcp", false, "Lost quorum 2-0=2 > 1")
+	snd.RealServerShutdown("10.0.0.1:80 tcp", "10.0.1.5:80")
+	m = s.Next(t)
+	if !strings.Contains(m.Data, "Subject: [lb1] Realserver 10.0.1.5:80 of virtual server 10.0.0.1:80 tcp - DOWN\r\n") ||
+		!strings.Contains(m.Data, "\r\n\r\n=> Shutting down <=\r\n") {
+		t.Errorf("shutdown mail:\n%s", m.Data)
+	}
+	snd.VirtualServer("10.0.0.1:80 tcp", false, "Lost quorum 2+0=2 <= 1")
 	m = s.Next(t)
 	if !strings.Contains(m.Data, "Subject: [lb1] Virtualserver 10.0.0.1:80 tcp - DOWN\r\n") ||
-		!strings.Contains(m.Data, "\r\n\r\n=> Lost quorum 2-0=2 > 1 <=\r\n") {
+		!strings.Contains(m.Data, "\r\n\r\n=> Lost quorum 2+0=2 <= 1 <=\r\n") {
 		t.Errorf("virtual server mail:\n%s", m.Data)
 	}
 	snd.Group("G1", Backup)
 	m = s.Next(t)
 	if !strings.Contains(m.Data, "Subject: [lb1] VRRP Group G1 - Entering BACKUP state\r\n") ||
-		!strings.Contains(m.Data, "=> VRRP Instance is no longer owning VRRP VIPs <=") {
+		!strings.Contains(m.Data, "=> All VRRP group instances are now in BACKUP state <=") {
 		t.Errorf("group mail:\n%s", m.Data)
+	}
+}
+
+// Each checker type's body line is keepalived 2.2's wording (the strings
+// of Debian's keepalived 2.2.7), so mail filters written for it match.
+func TestCheckerLines(t *testing.T) {
+	for _, c := range []struct {
+		typ  string
+		up   bool
+		why  string
+		want string
+	}{
+		{"TCP_CHECK", false, "refused", "TCP CHECK failed on service"},
+		{"TCP_CHECK", true, "", "TCP CHECK succeed on service"},
+		{"UDP_CHECK", false, "", "UDP CHECK failed on service"},
+		{"PING_CHECK", true, "", "ICMP CHECK succeed on service"},
+		{"MISC_CHECK", false, "exit 1", "MISC CHECK failed on service"},
+		{"DNS_CHECK", false, "", "DNS_CHECK: failed on service"},
+		{"HTTP_GET", false, "status 503", "CHECK failed on service : status 503"},
+		{"SSL_GET", true, "", "CHECK succeed on service"},
+		{"SMTP_CHECK", false, "", "CHECK failed on service"},
+	} {
+		if got := checkerLine(c.typ, c.up, c.why); got != c.want {
+			t.Errorf("%s up=%v why=%q: %q, want %q", c.typ, c.up, c.why, got, c.want)
+		}
 	}
 }
 
