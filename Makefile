@@ -195,9 +195,11 @@ deb:
 	dpkg-deb --root-owner-group --build $(DEB_ROOT) $(DEB)
 	@echo "built $(DEB)"
 
-# First the configuration checks (no root needed), then the failover demo:
-# two Vigil nodes and a client in network namespaces, the master killed, a
-# timeline in ms (cmd/vigil-demo). The failover part needs root.
+# First the configuration checks (no root needed), then the nginx pair demo
+# (cmd/vigil-demo): two nodes with real nginx and `vigil run`, an arbiter and
+# a client in network namespaces; a VRRP-link cut, nginx stopped and started
+# on the master, the master's host killed; a live view, a timeline in ms and
+# a verdict. That part needs root, nginx and curl (installed when missing).
 demo: build
 	@echo "==> $(BIN) check-config -f $(DEMO_CONF)"
 	@$(BIN) check-config -f $(DEMO_CONF)
@@ -213,14 +215,16 @@ demo: build
 	@missing=""; \
 	command -v ip >/dev/null 2>&1 || missing="$$missing iproute2"; \
 	command -v nft >/dev/null 2>&1 || missing="$$missing nftables"; \
+	command -v nginx >/dev/null 2>&1 || missing="$$missing nginx-light"; \
+	command -v curl >/dev/null 2>&1 || missing="$$missing curl"; \
 	if [ -n "$$missing" ]; then \
 		if ! command -v apt-get >/dev/null 2>&1; then echo "make demo: needs:$$missing"; exit 1; fi; \
 		echo "==> installing:$$missing"; \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing </dev/null || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing </dev/null; }; \
 	fi
-	@echo "==> failover and split-brain demo: $(GO) run ./cmd/vigil-demo -vigil $(BIN)"
-	@$(GO) run ./cmd/vigil-demo -vigil $(BIN)
+	@echo "==> nginx pair demo: $(GO) run ./cmd/vigil-demo -vigil $(BIN) -examples examples/nginx-pair"
+	@$(GO) run ./cmd/vigil-demo -vigil $(BIN) -examples examples/nginx-pair
 
 clean:
 	rm -rf bin .cache
