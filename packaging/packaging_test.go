@@ -44,7 +44,7 @@ func TestDebWalkthrough(t *testing.T) {
 	root := t.TempDir()
 	install(t, root, deb)
 	t.Run("files", func(t *testing.T) { checkInstalled(t, repo, root) })
-	t.Run("systemd-analyze", func(t *testing.T) { verifyUnits(t, root) })
+	t.Run("systemd-analyze", func(t *testing.T) { verifyUnits(t, repo, root) })
 	t.Run("unit-flags", func(t *testing.T) { checkUnitFlags(t, root) })
 	t.Run("check-config", func(t *testing.T) { checkSample(t, root) })
 	t.Run("remove-purge", func(t *testing.T) { removePurge(t, root) })
@@ -240,7 +240,7 @@ func checkInstalled(t *testing.T, repo, root string) {
 // work: it resolves ExecStart's /usr/sbin/vigil and the units' targets
 // there. The root gets this machine's stock units (sysinit.target,
 // network-online.target, ...) and /bin/kill (ExecReload) for that.
-func verifyUnits(t *testing.T, root string) {
+func verifyUnits(t *testing.T, repo, root string) {
 	sa, err := exec.LookPath("systemd-analyze")
 	if err != nil {
 		t.Skip("no systemd-analyze (package systemd)")
@@ -269,6 +269,7 @@ func verifyUnits(t *testing.T, root string) {
 	if out, err := verify(); err != nil || strings.TrimSpace(out) != "" {
 		t.Fatalf("systemd-analyze verify: %v\n%s", err, out)
 	}
+	verifyMetricsDropIn(t, repo, root, verify)
 	// It does look inside the root: without the binary both units fail.
 	bin := filepath.Join(root, "usr/sbin/vigil")
 	if err := os.Rename(bin, bin+".away"); err != nil {
@@ -281,6 +282,50 @@ func verifyUnits(t *testing.T, root string) {
 	if err == nil || !strings.Contains(out, "vigil.service: Command /usr/sbin/vigil is not executable") ||
 		!strings.Contains(out, "vigil-arbiter.service: Command /usr/sbin/vigil is not executable") {
 		t.Fatalf("systemd-analyze verify without /usr/sbin/vigil in the root: %v\n%s\nwant both units refused", err, out)
+	}
+}
+
+// metricsDropIn is the `systemctl edit vigil` drop-in the README and the
+// operations guide give for metrics.
+const metricsDropIn = "[Service]\nExecStart=\nExecStart=/usr/sbin/vigil run -f /etc/keepalived/keepalived.conf " +
+	"--run-dir /run/vigil --log-format json --metrics-listen 127.0.0.1:9650\n"
+
+// verifyMetricsDropIn: the documented drop-in is the packaged ExecStart
+// plus the flag, and the unit with it passes verify (without the empty
+// ExecStart= systemd refuses it: a service has one command).
+func verifyMetricsDropIn(t *testing.T, repo, root string, verify func() (string, error)) {
+	t.Helper()
+	for _, doc := range []string{"README.md", "docs/operations.md"} {
+		b, err := os.ReadFile(filepath.Join(repo, doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), "```ini\n"+metricsDropIn+"```") {
+			t.Errorf("%s does not give the metrics drop-in:\n%s", doc, metricsDropIn)
+		}
+	}
+	start := strings.Join(unitLine(t, root, "vigil.service", "ExecStart"), " ")
+	if !strings.Contains(metricsDropIn, "\nExecStart="+start+" --metrics-listen ") {
+		t.Errorf("the documented drop-in is not the unit's ExecStart (%s) plus --metrics-listen", start)
+	}
+	dir := filepath.Join(root, "etc/systemd/system/vigil.service.d")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dropIn := filepath.Join(dir, "override.conf")
+	if err := os.WriteFile(dropIn, []byte(metricsDropIn), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	if out, err := verify(); err != nil || strings.TrimSpace(out) != "" {
+		t.Fatalf("systemd-analyze verify with the metrics drop-in: %v\n%s", err, out)
+	}
+	bad := strings.Replace(metricsDropIn, "ExecStart=\n", "", 1)
+	if err := os.WriteFile(dropIn, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := verify(); err == nil || !strings.Contains(out, "more than one ExecStart=") {
+		t.Fatalf("a drop-in without the empty ExecStart= passed verify (%v):\n%s", err, out)
 	}
 }
 
