@@ -47,6 +47,7 @@ type bed struct {
 	vnet, gnet *lab.Lab
 	a, b       *node
 	client     *lab.NS
+	clientIf   string
 	arbNS      *lab.NS
 	arbDir     string
 	arb        *proc
@@ -96,7 +97,7 @@ func newBed(t *testing.T) *bed {
 		n.setupNginx()
 	}
 	b.client = b.vnet.Namespace("client")
-	b.vnet.Connect(b.client, "198.18.20.100/24")
+	b.clientIf = b.vnet.Connect(b.client, "198.18.20.100/24")
 	b.arbNS = b.gnet.Namespace("arbiter")
 	b.gnet.Connect(b.arbNS, arbAddr.String()+"/24")
 	b.arbDir = t.TempDir()

@@ -31,6 +31,7 @@ type client struct {
 	reqs   []request
 	cancel context.CancelFunc
 	done   chan struct{}
+	dials  sync.WaitGroup // dials in flight
 }
 
 // maxRequests bounds the record (and the loop): 3 minutes at 10 ms.
@@ -40,11 +41,17 @@ func startClient(t *testing.T, ns *lab.NS, url string, interval, timeout time.Du
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &client{cancel: cancel, done: make(chan struct{})}
 	// Each connection is dialled inside the namespace: Do pins the
-	// dialling thread there, and the socket stays in it.
+	// dialling thread there, and the socket stays in it. The dial has
+	// its own timeout and is counted: net/http lets a dial outlive the
+	// request that started it, and a thread left in the namespace at
+	// teardown would make the lab's sweep (every pid in the namespace
+	// gets SIGKILL) hit the test binary.
 	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c.dials.Add(1)
+		defer c.dials.Done()
 		var conn net.Conn
 		err := ns.Do(func() (err error) {
-			var d net.Dialer
+			d := net.Dialer{Timeout: timeout}
 			conn, err = d.DialContext(ctx, network, addr)
 			return err
 		})
@@ -104,9 +111,11 @@ func get(ctx context.Context, hc *http.Client, url string) request {
 	return r
 }
 
+// stop ends the loop and waits for every dial still in flight.
 func (c *client) stop() {
 	c.cancel()
 	<-c.done
+	c.dials.Wait()
 }
 
 // since returns the requests started at or after from.

@@ -18,6 +18,10 @@ import (
 // on a loaded 2-core test host running -race.
 const slack = time.Second
 
+// stateFresh is core's limit on the age of a run directory's snapshot
+// that a restarted parent resumes from (core/child.go).
+const stateFresh = 10 * time.Second
+
 // killSlack is test/splitbrain's slack for takeovers that wait for the
 // lease (docs/split-brain.md).
 const killSlack = 1500 * time.Millisecond
@@ -126,6 +130,7 @@ func nginxStop(t *testing.T) {
 // left to remove the VIP from lb-a's interface, and nginx still runs
 // there; lb-b takes over once its master-down timer fired and lb-a's
 // lease expired at the arbiter, and its gratuitous ARP moves the client.
+// Then Vigil starts again on lb-a (cold) and takes the VIP back.
 func daemonKill(t *testing.T) {
 	b := newBed(t)
 	b.steady()
@@ -170,6 +175,34 @@ func daemonKill(t *testing.T) {
 		if e.At.After(t0) {
 			t.Errorf("lb-a's VIP changed after the kill (added %v at +%v); nothing should be left to touch it", e.Added, e.At.Sub(t0))
 		}
+	}
+
+	// Vigil back on lb-a once its run directory's snapshot is too old
+	// to resume from (core's stateFresh, 10 s): a cold start. vrrpd
+	// removes the stale VIP, starts BACKUP and preempts lb-b once its
+	// own master-down timer fires (lb-b's adverts carry a lower
+	// priority), with a gratuitous ARP. (Restarted sooner, it resumes
+	// MASTER from the snapshot without one: see the README.)
+	time.Sleep(time.Until(t0.Add(stateFresh + time.Second)))
+	t2 := time.Now()
+	b.a.startVigil()
+	gone := b.a.watch.Wait(vip, false, 5*time.Second)
+	back := b.a.watch.Wait(vip, true, tm.masterDown(tm.PrioA)+slack+5*time.Second)
+	b.b.watch.Wait(vip, false, 5*time.Second)
+	firstA := b.http.waitServedBy(t, "lb-a", t2, 5*time.Second)
+	time.Sleep(time.Second)
+	end = time.Now()
+	ret, afterRet := summarize(b.http.between(t2, end)), summarize(b.http.between(firstA.At, end))
+	record(t, "vigil started again on lb-a %s after the kill: stale VIP removed at +%s, lb-a preempted at +%s (bound: master-down %s, +%s slack); %s; after that %d requests, %d failed",
+		ms(t2.Sub(t0)), ms(gone.Sub(t2)), ms(back.Sub(t2)), ms(tm.masterDown(tm.PrioA)), ms(slack), failWindow(ret, t2), afterRet.Total, afterRet.Failed)
+	if gone.Sub(t2) > time.Second {
+		t.Errorf("lb-a removed its stale VIP %v after the start, want at start-up", gone.Sub(t2))
+	}
+	if back.Sub(t2) > tm.masterDown(tm.PrioA)+slack {
+		t.Errorf("lb-a took the VIP back %v after the start, want within its master-down interval %v (+%v)", back.Sub(t2), tm.masterDown(tm.PrioA), slack)
+	}
+	if afterRet.Failed != 0 || afterRet.ByNode["lb-a"] != afterRet.Total {
+		t.Errorf("after lb-a's return: %d of %d failed, by node %v: %v", afterRet.Failed, afterRet.Total, afterRet.ByNode, afterRet.Errors)
 	}
 }
 
