@@ -1,0 +1,175 @@
+package mysqlpair_test
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// figures is one scenario's outcome on one implementation.
+type figures struct {
+	Impl, Scenario string
+	Samples        int
+	// DualWritable sums the sampling intervals that began with both
+	// servers writable; DualSamples counts those samples.
+	DualWritable time.Duration
+	DualSamples  int
+	// Settled: who was writable at the window's last sample.
+	Settled string
+	// Divergent: ids on both servers with different contents; OnlyA,
+	// OnlyB: ids on one server only (not replicated, or lost).
+	Divergent, OnlyA, OnlyB int
+	// Acked: inserts acknowledged to each writer during the window;
+	// WriteErrors: failed attempts.
+	AckedA, AckedB, WriteErrors int
+	// OverlapRows: rows the old primary (server 1) accepted that B does
+	// not have, written at or after the first row the new primary
+	// (server 2) accepted: writes of two primaries at once.
+	OverlapRows int
+}
+
+func writable(ro int) bool { return ro == 0 }
+
+// measure takes a window's figures: the sampler's read_only samples, and
+// both servers' tables compared through their unix sockets.
+func (b *bed) measure(impl, scenario string, from, to time.Time) figures {
+	b.t.Helper()
+	f := figures{Impl: impl, Scenario: scenario}
+	ss := b.load.sampler.window(from, to)
+	f.Samples = len(ss)
+	for i, s := range ss {
+		if writable(s.a) && writable(s.b) {
+			f.DualSamples++
+			end := to
+			if i+1 < len(ss) {
+				end = ss[i+1].at
+			}
+			f.DualWritable += end.Sub(s.at)
+		}
+	}
+	if len(ss) > 0 {
+		f.Settled = who(ss[len(ss)-1])
+	}
+	for _, w := range b.load.writers {
+		n := w.acked(from)
+		if w.name == "a" {
+			f.AckedA = n
+		} else {
+			f.AckedB = n
+		}
+		w.mu.Lock()
+		f.WriteErrors += w.errs
+		w.mu.Unlock()
+	}
+	// Both tables at one moment: no insert in flight meanwhile.
+	b.load.pause()
+	ra, rb := b.a.db.rows(b.t), b.b.db.rows(b.t)
+	b.load.resume()
+	firstB := ""
+	for _, r := range rb {
+		if r.server == "2" && (firstB == "" || r.at < firstB) {
+			firstB = r.at
+		}
+	}
+	for id, x := range ra {
+		y, ok := rb[id]
+		switch {
+		case !ok:
+			f.OnlyA++
+		case x.content() != y.content():
+			f.Divergent++
+		}
+		if (!ok || x.content() != y.content()) && x.server == "1" && firstB != "" && x.at >= firstB {
+			f.OverlapRows++
+		}
+	}
+	for id := range rb {
+		if _, ok := ra[id]; !ok {
+			f.OnlyB++
+		}
+	}
+	b.t.Logf("MYSQLPAIR impl=%s scenario=%q dual_writable_ms=%d dual_samples=%d samples=%d settled=%s divergent_ids=%d only_a=%d only_b=%d overlap_rows=%d acked_a=%d acked_b=%d write_errors=%d",
+		f.Impl, f.Scenario, f.DualWritable.Milliseconds(), f.DualSamples, f.Samples, f.Settled, f.Divergent, f.OnlyA, f.OnlyB,
+		f.OverlapRows, f.AckedA, f.AckedB, f.WriteErrors)
+	return f
+}
+
+func who(s sample) string {
+	switch {
+	case writable(s.a) && writable(s.b):
+		return "A+B"
+	case writable(s.a):
+		return "A"
+	case writable(s.b):
+		return "B"
+	}
+	return "none"
+}
+
+// row is one line of the writers' table.
+type row struct{ writer, seq, server, at string }
+
+func (r row) content() string { return r.writer + "/" + r.seq }
+
+// rows reads the whole table as the probe user over the socket.
+func (s *server) rows(t *testing.T) map[string]row {
+	t.Helper()
+	m, err := s.probe()
+	if err != nil {
+		t.Fatalf("%s: probe login: %v", s.n.name, err)
+	}
+	defer m.Close()
+	m.deadline = 10 * time.Second
+	res, err := m.Query("SELECT id, writer, seq, server, DATE_FORMAT(at, '%Y-%m-%d %H:%i:%s.%f') FROM appdb.writes")
+	if err != nil {
+		t.Fatalf("%s: reading the table: %v", s.n.name, err)
+	}
+	out := map[string]row{}
+	for _, r := range res.Rows {
+		if len(r) == 5 {
+			out[r[0]] = row{writer: r[1], seq: r[2], server: r[3], at: r[4]}
+		}
+	}
+	return out
+}
+
+// assertNeverTwo: at most one server writable at every sample.
+func assertNeverTwo(t *testing.T, f figures) {
+	t.Helper()
+	if f.DualSamples != 0 {
+		t.Errorf("%s: both servers writable in %d samples (%v)", f.Scenario, f.DualSamples, f.DualWritable)
+	}
+	if f.Samples < 20 {
+		t.Errorf("%s: only %d read_only samples; the sampler did not run", f.Scenario, f.Samples)
+	}
+}
+
+// board collects every subtest's figures for the closing table.
+type board struct {
+	mu   sync.Mutex
+	rows []figures
+}
+
+func (bd *board) add(f figures) {
+	bd.mu.Lock()
+	bd.rows = append(bd.rows, f)
+	bd.mu.Unlock()
+}
+
+func (bd *board) table() string {
+	bd.mu.Lock()
+	defer bd.mu.Unlock()
+	rows := append([]figures{}, bd.rows...)
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].Impl > rows[j].Impl })
+	var sb strings.Builder
+	sb.WriteString("| implementation | scenario | both writable | samples both writable | writable at the end | divergent ids | ids only on A | ids only on B | rows of two primaries at once | inserts acked (a, b) |\n")
+	sb.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	for _, f := range rows {
+		fmt.Fprintf(&sb, "| %s | %s | %d ms | %d of %d | %s | %d | %d | %d | %d | %d, %d |\n", f.Impl, f.Scenario,
+			f.DualWritable.Milliseconds(), f.DualSamples, f.Samples, f.Settled, f.Divergent, f.OnlyA, f.OnlyB, f.OverlapRows, f.AckedA, f.AckedB)
+	}
+	return sb.String()
+}
