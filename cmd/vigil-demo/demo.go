@@ -55,39 +55,13 @@ type demo struct {
 	problems []string
 }
 
-// setup builds the lab: web1, web2 and the client on the service LAN,
-// web1, web2 and the arbiter on the gossip net; nginx on both nodes,
-// `vigil arbiter`, then `vigil run` on both; it returns once web1 holds
+// setup builds the lab, starts the servers and waits until web1 holds
 // the VIP and the client is served through it.
 func setup(r *reporter, bin, check string) *demo {
 	d := &demo{r: r, tl: newTimeline(), vip: vip.Addr()}
-	l := lab.New(r)
-	d.web1 = newNode(r, l, "web1", 150, addrWeb1, bin)
-	d.web2 = newNode(r, l, "web2", 100, addrWeb2, bin)
-	clientNS := l.Namespace("client")
-	l.Connect(clientNS, addrCli.String())
-	g := lab.New(r)
-	arb := g.Namespace("arbiter")
-	g.Connect(arb, gossArb.String())
-	d.web1.join(g, gossWeb1)
-	d.web2.join(g, gossWeb2)
-	fmt.Printf("lab: web1 %s (priority 150), web2 %s (priority 100) and a client %s on the service LAN, VIP %s;\n",
-		addrWeb1, addrWeb2, addrCli, vip)
-	fmt.Printf("     the gossip net for the arbiter's path: web1 %s, web2 %s, `vigil arbiter` on %s\n",
-		gossWeb1.Addr(), gossWeb2.Addr(), gossArb.Addr())
+	clientNS := d.buildLab(newScratch(r), bin)
 	fmt.Printf("     chk_nginx: %s http://127.0.0.1/health, interval 1, fall 2, rise 2, weight -60\n\n", check)
-	startArbiter(r, arb, bin)
-
-	probe := newHTTP(clientNS)
-	for _, n := range []*node{d.web1, d.web2} {
-		n.web.start()
-		url := "http://" + n.addr.String() + "/"
-		at, ok := waitPage(probe, url, n.name, 5*time.Second)
-		if !ok {
-			r.Fatalf("nginx on %s did not serve its page within 5 s:\n%s", n.name, n.web.errorLog())
-		}
-		d.tl.say(at, "nginx on %s answers %s: \"served by %s\"", n.name, url, n.name)
-	}
+	d.startNginx(clientNS)
 	d.web1.startVigil(d.web1.config(d.web2, check, vip, gossArb.Addr()))
 	d.web2.startVigil(d.web2.config(d.web1, check, vip, gossArb.Addr()))
 	d.tl.say(time.Now(), "vigil run started on web1 and web2 (supervisor, vrrpd, checkd, arbiter agent), both in state BACKUP")
@@ -105,13 +79,46 @@ func setup(r *reporter, bin, check string) *demo {
 	return d
 }
 
-// startArbiter runs `vigil arbiter` in its namespace.
-func startArbiter(r *reporter, ns *lab.NS, bin string) {
-	dir, err := os.MkdirTemp("", "vigil-demo-arbiter-")
-	if err != nil {
-		r.Fatalf("%v", err)
+// buildLab makes the namespaces: web1, web2 and the client on the service
+// LAN; web1, web2 and the arbiter (running `vigil arbiter`) on the gossip
+// net. It returns the client's namespace.
+func (d *demo) buildLab(s *scratch, bin string) *lab.NS {
+	l := lab.New(d.r)
+	d.web1 = newNode(d.r, s, l, "web1", 150, addrWeb1, bin)
+	d.web2 = newNode(d.r, s, l, "web2", 100, addrWeb2, bin)
+	clientNS := l.Namespace("client")
+	l.Connect(clientNS, addrCli.String())
+	g := lab.New(d.r)
+	arb := g.Namespace("arbiter")
+	g.Connect(arb, gossArb.String())
+	d.web1.join(g, gossWeb1)
+	d.web2.join(g, gossWeb2)
+	fmt.Printf("lab: web1 %s (priority 150), web2 %s (priority 100) and a client %s on the service LAN, VIP %s;\n",
+		addrWeb1, addrWeb2, addrCli, vip)
+	fmt.Printf("     the gossip net for the arbiter's path: web1 %s, web2 %s, `vigil arbiter` on %s\n",
+		gossWeb1.Addr(), gossWeb2.Addr(), gossArb.Addr())
+	startArbiter(d.r, s, arb, bin)
+	return clientNS
+}
+
+// startNginx starts nginx on both nodes and waits until each serves its
+// page to the client on the node's own address.
+func (d *demo) startNginx(clientNS *lab.NS) {
+	h := newHTTP(clientNS)
+	for _, n := range []*node{d.web1, d.web2} {
+		n.web.start()
+		url := "http://" + n.addr.String() + "/"
+		at, ok := waitPage(h, url, n.name, 5*time.Second)
+		if !ok {
+			d.r.Fatalf("nginx on %s did not serve its page within 5 s:\n%s", n.name, n.web.errorLog())
+		}
+		d.tl.say(at, "nginx on %s answers %s: \"served by %s\"", n.name, url, n.name)
 	}
-	r.Cleanup(func() { _ = os.RemoveAll(dir) })
+}
+
+// startArbiter runs `vigil arbiter` in its namespace.
+func startArbiter(r *reporter, s *scratch, ns *lab.NS, bin string) {
+	dir := s.mkdir(r, "arbiter")
 	secret := filepath.Join(dir, "secret")
 	if err := os.WriteFile(secret, []byte(demoSecret+"\n"), 0o600); err != nil {
 		r.Fatalf("%v", err)

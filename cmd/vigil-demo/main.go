@@ -45,7 +45,9 @@ func main() {
 	}
 	r := &reporter{verbose: *verbose}
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	// SIGPIPE too: `make demo | head` must not kill the demo before it
+	// has torn the lab down.
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
 	go func() {
 		s := <-sigs
 		fmt.Fprintf(os.Stderr, "\nvigil-demo: %v: tearing the lab down\n", s)

@@ -53,17 +53,9 @@ http {
 `
 
 // newWebServer writes node's nginx configuration and page; nothing runs
-// until start. The directory goes when the demo ends.
-func newWebServer(r *reporter, ns *lab.NS, node string) *webServer {
-	dir, err := os.MkdirTemp("", "vigil-demo-nginx-"+node+"-")
-	if err != nil {
-		r.Fatalf("nginx %s: %v", node, err)
-	}
-	r.Cleanup(func() { _ = os.RemoveAll(dir) })
-	// nginx's workers drop root for nobody: they must read the page.
-	if err := os.Chmod(dir, 0o755); err != nil {
-		r.Fatalf("nginx %s: %v", node, err)
-	}
+// until start.
+func newWebServer(r *reporter, s *scratch, ns *lab.NS, node string) *webServer {
+	dir := s.mkdir(r, "nginx-"+node)
 	page := fmt.Sprintf("<!doctype html>\n<title>%[1]s</title>\n<h1>served by %[1]s</h1>\n", node)
 	files := map[string]string{
 		"nginx.conf":     fmt.Sprintf(nginxConf, dir),

@@ -77,16 +77,11 @@ arbiter {
 }
 `
 
-func newNode(r *reporter, l *lab.Lab, name string, prio int, addr netip.Prefix, bin string) *node {
+func newNode(r *reporter, s *scratch, l *lab.Lab, name string, prio int, addr netip.Prefix, bin string) *node {
 	n := &node{r: r, name: name, prio: prio, ns: l.Namespace(name), addr: addr.Addr(), bin: bin}
 	n.ifLAN = l.Connect(n.ns, addr.String())
-	dir, err := os.MkdirTemp("", "vigil-demo-"+name+"-")
-	if err != nil {
-		r.Fatalf("%s: %v", name, err)
-	}
-	r.Cleanup(func() { _ = os.RemoveAll(dir) })
-	n.dir = dir
-	n.web = newWebServer(r, n.ns, name)
+	n.dir = s.mkdir(r, name)
+	n.web = newWebServer(r, s, n.ns, name)
 	n.watch = n.ns.WatchAddrs()
 	return n
 }

@@ -67,6 +67,7 @@ func (r *reporter) exit(code int) {
 	r.exiting.Store(true)
 	r.once.Do(func() {
 		r.teardown()
+		fmt.Fprintln(os.Stderr, "vigil-demo: lab torn down")
 		os.Exit(code)
 	})
 	select {}
