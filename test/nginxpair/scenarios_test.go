@@ -109,15 +109,17 @@ func nginxStop(t *testing.T) {
 	// nginx back on lb-a: it outranks lb-b again and preempts.
 	t1 := time.Now()
 	b.a.startNginx()
-	backBound := tm.restore() + tm.masterDown(tm.PrioA)
+	// lb-a's master-down timer was armed by lb-b's last advert while
+	// lb-a's own priority was lowered: its skew is that priority's.
+	backBound := tm.restore() + tm.masterDown(tm.PrioA+tm.Weight)
 	back := b.a.watch.Wait(vip, true, backBound+slack+5*time.Second)
 	b.b.watch.Wait(vip, false, 5*time.Second)
 	firstA := b.http.waitServedBy(t, "lb-a", t1, 5*time.Second)
 	time.Sleep(time.Second)
 	end = time.Now()
 	ret, afterRet := summarize(b.http.between(t1, end)), summarize(b.http.between(firstA.At, end))
-	record(t, "nginx back on lb-a: lb-a preempted after %s (bound %s = rise %d x %s + master-down %s); %s; after that %d requests, %d failed",
-		ms(back.Sub(t1)), ms(backBound), tm.Rise, tm.Interval, ms(tm.masterDown(tm.PrioA)), failWindow(ret, t1), afterRet.Total, afterRet.Failed)
+	record(t, "nginx back on lb-a: lb-a preempted after %s (bound %s = rise %d x %s + master-down %s at priority %d, +%s slack); %s; after that %d requests, %d failed",
+		ms(back.Sub(t1)), ms(backBound), tm.Rise, tm.Interval, ms(tm.masterDown(tm.PrioA+tm.Weight)), tm.PrioA+tm.Weight, ms(slack), failWindow(ret, t1), afterRet.Total, afterRet.Failed)
 	if back.Sub(t1) > backBound+slack {
 		t.Errorf("lb-a took the VIP back after %v, want within %v (+%v)", back.Sub(t1), backBound, slack)
 	}
@@ -243,6 +245,7 @@ func vrrpCut(t *testing.T) {
 	if err != nil || !strings.Contains(out, "peer MASTER alive on the gossip path") {
 		t.Errorf("vigil status on lb-b does not show the gossip path's hold: %v\n%s", err, out)
 	}
+	t.Logf("vigil status on lb-b during the cut:\n%s", out)
 }
 
 // cutFrom makes ns drop every IP packet from addr, in a table of its own
