@@ -2,6 +2,7 @@ package nginxpair_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -31,7 +32,12 @@ type client struct {
 	reqs   []request
 	cancel context.CancelFunc
 	done   chan struct{}
-	dials  sync.WaitGroup // dials in flight
+	// Dials in flight, and whether stop has begun (a WaitGroup would not
+	// do: net/http starts dials at any time, concurrently with stop).
+	dialMu   sync.Mutex
+	dialIdle *sync.Cond
+	dials    int
+	stopping bool
 }
 
 // maxRequests bounds the record (and the loop): 3 minutes at 10 ms.
@@ -40,6 +46,7 @@ const maxRequests = 18000
 func startClient(t *testing.T, ns *lab.NS, url string, interval, timeout time.Duration) *client {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &client{cancel: cancel, done: make(chan struct{})}
+	c.dialIdle = sync.NewCond(&c.dialMu)
 	// Each connection is dialled inside the namespace: Do pins the
 	// dialling thread there, and the socket stays in it. The dial has
 	// its own timeout and is counted: net/http lets a dial outlive the
@@ -47,8 +54,10 @@ func startClient(t *testing.T, ns *lab.NS, url string, interval, timeout time.Du
 	// teardown would make the lab's sweep (every pid in the namespace
 	// gets SIGKILL) hit the test binary.
 	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c.dials.Add(1)
-		defer c.dials.Done()
+		if !c.dialStart() {
+			return nil, errors.New("client stopped")
+		}
+		defer c.dialEnd()
 		var conn net.Conn
 		err := ns.Do(func() (err error) {
 			d := net.Dialer{Timeout: timeout}
@@ -111,11 +120,35 @@ func get(ctx context.Context, hc *http.Client, url string) request {
 	return r
 }
 
-// stop ends the loop and waits for every dial still in flight.
+// stop ends the loop and waits for every dial still in flight (each is
+// bounded by the request timeout).
 func (c *client) stop() {
 	c.cancel()
 	<-c.done
-	c.dials.Wait()
+	c.dialMu.Lock()
+	defer c.dialMu.Unlock()
+	c.stopping = true
+	for c.dials > 0 {
+		c.dialIdle.Wait()
+	}
+}
+
+// dialStart counts a dial in, unless stop has begun.
+func (c *client) dialStart() bool {
+	c.dialMu.Lock()
+	defer c.dialMu.Unlock()
+	if c.stopping {
+		return false
+	}
+	c.dials++
+	return true
+}
+
+func (c *client) dialEnd() {
+	c.dialMu.Lock()
+	defer c.dialMu.Unlock()
+	c.dials--
+	c.dialIdle.Broadcast()
 }
 
 // since returns the requests started at or after from.
