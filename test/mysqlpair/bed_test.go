@@ -198,6 +198,7 @@ func (n *node) forNode(src string) string {
 	s = strings.ReplaceAll(s, "/etc/keepalived/mysql-pair/", n.scriptDir()+"/")
 	s = strings.ReplaceAll(s, "/etc/keepalived/arbiter.conf", filepath.Join(n.dir, "arbiter.conf"))
 	s = strings.ReplaceAll(s, "interface eth0", "interface "+n.vif)
+	s = strings.ReplaceAll(s, "/run/vigil/", filepath.Join(n.dir, "run")+"/")
 	return s
 }
 

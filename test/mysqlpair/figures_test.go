@@ -17,18 +17,27 @@ type figures struct {
 	// servers writable; DualSamples counts those samples.
 	DualWritable time.Duration
 	DualSamples  int
+	// NoneWritable sums the intervals that began with neither server
+	// writable (or answering): the outage.
+	NoneWritable time.Duration
 	// Settled: who was writable at the window's last sample.
 	Settled string
-	// Divergent: ids on both servers with different contents; OnlyA,
-	// OnlyB: ids on one server only (not replicated, or lost).
-	Divergent, OnlyA, OnlyB int
+	// Divergent: ids on both servers with different contents.
+	Divergent int
+	// OldOnly: rows the old primary (A, server 1) accepted that B does
+	// not have as they are: not replicated before the failover, lost to
+	// the new primary. OldLast: the last of them, after the window's
+	// start (-1: none).
+	OldOnly int
+	OldLast time.Duration
+	// NewRows: rows B accepted as a primary (server 2).
+	NewRows int
+	// Overlap: of the OldOnly rows, those written at or after B's first
+	// row as a primary: writes of two primaries at once.
+	Overlap int
 	// Acked: inserts acknowledged to each writer during the window;
-	// WriteErrors: failed attempts.
+	// WriteErrors: failed attempts since the start.
 	AckedA, AckedB, WriteErrors int
-	// OverlapRows: rows the old primary (server 1) accepted that B does
-	// not have, written at or after the first row the new primary
-	// (server 2) accepted: writes of two primaries at once.
-	OverlapRows int
 }
 
 func writable(ro int) bool { return ro == 0 }
@@ -41,13 +50,16 @@ func (b *bed) measure(impl, scenario string, from, to time.Time) figures {
 	ss := b.load.sampler.window(from, to)
 	f.Samples = len(ss)
 	for i, s := range ss {
-		if writable(s.a) && writable(s.b) {
+		end := to
+		if i+1 < len(ss) {
+			end = ss[i+1].at
+		}
+		switch {
+		case writable(s.a) && writable(s.b):
 			f.DualSamples++
-			end := to
-			if i+1 < len(ss) {
-				end = ss[i+1].at
-			}
 			f.DualWritable += end.Sub(s.at)
+		case !writable(s.a) && !writable(s.b):
+			f.NoneWritable += end.Sub(s.at)
 		}
 	}
 	if len(ss) > 0 {
@@ -66,34 +78,43 @@ func (b *bed) measure(impl, scenario string, from, to time.Time) figures {
 	}
 	// Both tables at one moment: no insert in flight meanwhile.
 	b.load.pause()
+	if strings.TrimSpace(b.b.db.rootSQL(b.t, "SHOW SLAVE STATUS")) != "" {
+		// B still replicates: let it apply what A has, so only rows
+		// that cannot reach it count as missing.
+		pos := strings.TrimSpace(b.a.db.rootSQL(b.t, "SELECT @@gtid_binlog_pos"))
+		b.b.db.rootSQL(b.t, fmt.Sprintf("SELECT MASTER_GTID_WAIT('%s', 2)", pos))
+	}
 	ra, rb := b.a.db.rows(b.t), b.b.db.rows(b.t)
 	b.load.resume()
 	firstB := ""
 	for _, r := range rb {
-		if r.server == "2" && (firstB == "" || r.at < firstB) {
-			firstB = r.at
+		if r.server == "2" {
+			f.NewRows++
+			if firstB == "" || r.at < firstB {
+				firstB = r.at
+			}
 		}
 	}
+	f.OldLast = -1
 	for id, x := range ra {
 		y, ok := rb[id]
-		switch {
-		case !ok:
-			f.OnlyA++
-		case x.content() != y.content():
+		if ok && x.content() != y.content() {
 			f.Divergent++
 		}
-		if (!ok || x.content() != y.content()) && x.server == "1" && firstB != "" && x.at >= firstB {
-			f.OverlapRows++
+		if x.server != "1" || (ok && x.content() == y.content()) {
+			continue
+		}
+		f.OldOnly++
+		if at, err := time.ParseInLocation("2006-01-02 15:04:05.000000", x.at, time.Local); err == nil && at.Sub(from) > f.OldLast {
+			f.OldLast = at.Sub(from)
+		}
+		if firstB != "" && x.at >= firstB {
+			f.Overlap++
 		}
 	}
-	for id := range rb {
-		if _, ok := ra[id]; !ok {
-			f.OnlyB++
-		}
-	}
-	b.t.Logf("MYSQLPAIR impl=%s scenario=%q dual_writable_ms=%d dual_samples=%d samples=%d settled=%s divergent_ids=%d only_a=%d only_b=%d overlap_rows=%d acked_a=%d acked_b=%d write_errors=%d",
-		f.Impl, f.Scenario, f.DualWritable.Milliseconds(), f.DualSamples, f.Samples, f.Settled, f.Divergent, f.OnlyA, f.OnlyB,
-		f.OverlapRows, f.AckedA, f.AckedB, f.WriteErrors)
+	b.t.Logf("MYSQLPAIR impl=%s scenario=%q dual_writable_ms=%d dual_samples=%d none_writable_ms=%d samples=%d settled=%s divergent_ids=%d old_only_rows=%d old_last_ms=%d new_primary_rows=%d overlap_rows=%d acked_a=%d acked_b=%d write_errors=%d",
+		f.Impl, f.Scenario, f.DualWritable.Milliseconds(), f.DualSamples, f.NoneWritable.Milliseconds(), f.Samples, f.Settled, f.Divergent, f.OldOnly,
+		f.OldLast.Milliseconds(), f.NewRows, f.Overlap, f.AckedA, f.AckedB, f.WriteErrors)
 	return f
 }
 
@@ -165,11 +186,15 @@ func (bd *board) table() string {
 	rows := append([]figures{}, bd.rows...)
 	sort.SliceStable(rows, func(i, j int) bool { return rows[i].Impl > rows[j].Impl })
 	var sb strings.Builder
-	sb.WriteString("| implementation | scenario | both writable | samples both writable | writable at the end | divergent ids | ids only on A | ids only on B | rows of two primaries at once | inserts acked (a, b) |\n")
-	sb.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	sb.WriteString("| implementation | scenario | both writable | samples both writable | none writable | writable at the end | divergent ids | old primary's rows B lacks | the last of them after the cut | rows B wrote as primary | rows of two primaries at once |\n")
+	sb.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, f := range rows {
-		fmt.Fprintf(&sb, "| %s | %s | %d ms | %d of %d | %s | %d | %d | %d | %d | %d, %d |\n", f.Impl, f.Scenario,
-			f.DualWritable.Milliseconds(), f.DualSamples, f.Samples, f.Settled, f.Divergent, f.OnlyA, f.OnlyB, f.OverlapRows, f.AckedA, f.AckedB)
+		last := "-"
+		if f.OldLast >= 0 {
+			last = fmt.Sprintf("%d ms", f.OldLast.Milliseconds())
+		}
+		fmt.Fprintf(&sb, "| %s | %s | %d ms | %d of %d | %d ms | %s | %d | %d | %s | %d | %d |\n", f.Impl, f.Scenario,
+			f.DualWritable.Milliseconds(), f.DualSamples, f.Samples, f.NoneWritable.Milliseconds(), f.Settled, f.Divergent, f.OldOnly, last, f.NewRows, f.Overlap)
 	}
 	return sb.String()
 }
