@@ -457,6 +457,14 @@ func (e *Engine) step(in *instance, now time.Time, ev vrrp.Event) {
 // agent) when what it sees of an instance changed: state, effective
 // priority, the hold, or a held backup starting to wait.
 func (e *Engine) report(in *instance) {
+	if in.m.State() == vrrp.Init {
+		// Not started or resumed yet: the known track states and holds
+		// are applied first. Reporting INIT would tell the arbiter agent
+		// that a resuming master stopped being one, and the agent gives
+		// its lease back (a kill -9 of a master's vrrpd with a
+		// track_script then cost the VIP for a master-down interval).
+		return
+	}
 	held, why := in.m.Held()
 	key := reportKey{state: in.m.State(), prio: in.m.Priority(), held: held, reason: why, waiting: in.m.Waiting(), stepping: in.m.Stepping()}
 	if key == in.reported {

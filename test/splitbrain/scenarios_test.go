@@ -173,7 +173,7 @@ func vigilScenarios(t *testing.T, rs *results) {
 	// Restarts of the agent on both nodes and of B's vrrpd: core keeps
 	// the latest verdicts and instance states for the new children, so
 	// the held backup stays held and the master is not fenced.
-	w = b.begin("restart both agents and B's vrrpd")
+	w = b.begin("restart both agents, B's vrrpd; kill -9 A's vrrpd")
 	for _, n := range []*node{b.a, b.b} {
 		if out, err := n.ns.Run(vigilBin, "restart", "--run-dir", filepath.Join(n.dir, "run"), "agent"); err != nil {
 			t.Errorf("vigil restart agent on %s: %v\n%s", n.name, err, out)
@@ -182,6 +182,17 @@ func vigilScenarios(t *testing.T, rs *results) {
 	time.Sleep(time.Second)
 	if out, err := b.b.ns.Run(vigilBin, "restart", "--run-dir", filepath.Join(b.b.dir, "run"), "vrrpd"); err != nil {
 		t.Errorf("vigil restart vrrpd on B: %v\n%s", err, out)
+	}
+	// kill -9 of the master's vrrpd: the supervisor advertises for it
+	// and the new vrrpd resumes MASTER with its lease.
+	if pid := b.a.childPid("vrrpd"); pid == 0 {
+		t.Errorf("A's vrrpd is not running")
+	} else {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+		b.waitFor(10*time.Second, "a new vrrpd runs on A", func() bool {
+			p := b.a.childPid("vrrpd")
+			return p != 0 && p != pid
+		})
 	}
 	time.Sleep(leaseTTL + time.Second) // a master that stopped renewing would have lost its lease
 	assertQuiet(t, add(w.end()))

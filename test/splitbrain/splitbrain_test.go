@@ -179,7 +179,16 @@ func (h *cmdHandle) kill(t *testing.T, sig syscall.Signal) {
 }
 
 func (b *bed) conf(n *node) string {
-	s := fmt.Sprintf(`vrrp_instance VI_1 {
+	// A tracked script that always succeeds: a track state then arrives
+	// before the instance starts or resumes, as in the reference
+	// deployments (a restarted master's vrrpd once reported INIT then,
+	// and its agent gave the lease away).
+	s := fmt.Sprintf(`vrrp_script chk_ok {
+    script "/bin/true"
+    interval 1
+    weight -60
+}
+vrrp_instance VI_1 {
     state BACKUP
     interface %s
     virtual_router_id 51
@@ -187,6 +196,9 @@ func (b *bed) conf(n *node) string {
     advert_int 1
     virtual_ipaddress {
         %s/24
+    }
+    track_script {
+        chk_ok
     }
 }
 `, n.vif, n.prio, vip)
@@ -257,6 +269,31 @@ func (b *bed) startArbiter(r *arbiter) {
 	}
 	c := r.ns.Start(&r.out, &r.out, vigilBin, args...)
 	r.cmd = wrap(c, c.Process.Pid)
+}
+
+// childPid returns the pid of a node's running child (vigil status
+// --json), 0 when it is not running.
+func (n *node) childPid(name string) int {
+	out, err := n.ns.Run(vigilBin, "status", "--json", "--run-dir", filepath.Join(n.dir, "run"))
+	if err != nil {
+		return 0
+	}
+	var st struct {
+		Children []struct {
+			Name  string `json:"name"`
+			State string `json:"state"`
+			PID   int    `json:"pid"`
+		} `json:"children"`
+	}
+	if json.Unmarshal([]byte(out), &st) != nil {
+		return 0
+	}
+	for _, c := range st.Children {
+		if c.Name == name && c.State == "running" {
+			return c.PID
+		}
+	}
+	return 0
 }
 
 // arbiterStatus reads an arbiter's JSON status over its unix socket
