@@ -186,7 +186,7 @@ DEB_ROOT := bin/deb-root
 DEB      := bin/vigil_$(VERSION)_$(DEB_ARCH).deb
 deb:
 	rm -rf $(DEB_ROOT)
-	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(DEB_ROOT)
+	$(MAKE) --no-print-directory install DESTDIR=$(abspath $(DEB_ROOT))
 	install -d -m 0755 $(DEB_ROOT)/DEBIAN
 	printf '%s\n' /etc/keepalived/keepalived.conf.vigil-sample /etc/keepalived/arbiter.conf.vigil-sample > $(DEB_ROOT)/DEBIAN/conffiles
 	sed -e 's/@VERSION@/$(VERSION)/' -e 's/@ARCH@/$(DEB_ARCH)/' \
