@@ -34,6 +34,7 @@ const (
 type client struct {
 	url     string
 	http    *http.Client
+	dials   sync.WaitGroup
 	mu      sync.Mutex
 	fetches []fetch // sorted by at
 	slice   sliceCount
@@ -56,12 +57,18 @@ type sliceCount struct {
 }
 
 // newHTTP returns an HTTP client whose connections are opened on a thread
-// inside ns (a socket belongs to the namespace it was made in).
-func newHTTP(ns *lab.NS) *http.Client {
+// inside ns (a socket belongs to the namespace it was made in). Every dial
+// is counted in dials and bounded by fetchTimeout: the transport may go on
+// dialing after a request gave up, and the lab's teardown kills whatever
+// process is inside a namespace it deletes, the demo itself if a dial
+// holds its main thread there, so the owner waits for dials before it.
+func newHTTP(ns *lab.NS, dials *sync.WaitGroup) *http.Client {
 	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dials.Add(1)
+		defer dials.Done()
 		var c net.Conn
 		err := ns.Do(func() (err error) {
-			c, err = (&net.Dialer{}).DialContext(ctx, network, addr)
+			c, err = (&net.Dialer{Timeout: fetchTimeout}).DialContext(ctx, network, addr)
 			return err
 		})
 		return c, err
@@ -86,17 +93,18 @@ func get(h *http.Client, url string) (string, error) {
 	if resp.StatusCode != http.StatusOK {
 		return "", fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
-	_, rest, found := strings.Cut(string(body), "served by ")
-	node, _, _ := strings.Cut(rest, "<")
-	if !found || node == "" {
+	_, rest, _ := strings.Cut(string(body), "served by ")
+	words := strings.Fields(rest)
+	if len(words) == 0 {
 		return "", fmt.Errorf("GET %s: the page names no node", url)
 	}
-	return node, nil
+	return words[0], nil
 }
 
 func startClient(r *reporter, ns *lab.NS, url string) *client {
-	c := &client{url: url, http: newHTTP(ns), changed: make(chan struct{}), quit: make(chan struct{}), done: make(chan struct{}),
+	c := &client{url: url, changed: make(chan struct{}), quit: make(chan struct{}), done: make(chan struct{}),
 		slice: sliceCount{served: map[string]int{}}}
+	c.http = newHTTP(ns, &c.dials)
 	go c.loop()
 	r.Cleanup(c.stop)
 	return c
@@ -153,6 +161,7 @@ func (c *client) stop() {
 		close(c.quit)
 	}
 	<-c.done
+	c.dials.Wait()
 }
 
 // takeSlice returns the counts since the last call and starts anew.

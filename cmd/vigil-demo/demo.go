@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"syscall"
 	"time"
 
@@ -21,33 +22,29 @@ const (
 	leaseTTL      = 3 * time.Second
 )
 
-// masterDown is web2's Master_Down_Interval (VRRPv2, priority 100).
+// masterDown is lb-b's Master_Down_Interval (VRRPv2, priority 100).
 var masterDown = vrrplab.MasterDown(2, 100, advertInt)
 
 var (
 	vip       = netip.MustParsePrefix("198.18.1.50/24")
-	addrWeb1  = netip.MustParsePrefix("198.18.1.1/24")
-	addrWeb2  = netip.MustParsePrefix("198.18.1.2/24")
+	addrA     = netip.MustParsePrefix("198.18.1.1/24")
+	addrB     = netip.MustParsePrefix("198.18.1.2/24")
 	addrCli   = netip.MustParsePrefix("198.18.1.100/24")
-	gossWeb1  = netip.MustParsePrefix("198.18.3.1/24")
-	gossWeb2  = netip.MustParsePrefix("198.18.3.2/24")
+	gossA     = netip.MustParsePrefix("198.18.3.1/24")
+	gossB     = netip.MustParsePrefix("198.18.3.2/24")
 	gossArb   = netip.MustParsePrefix("198.18.3.10/24")
 	vipURL    = "http://" + vip.Addr().String() + "/"
-	demoNodes = []string{"web1", "web2"}
+	demoNodes = []string{"lb-a", "lb-b"}
 )
-
-// demoSecret is the gossip secret of the lab (any string; the key is
-// derived from it).
-const demoSecret = "vigil demo secret"
 
 // demo is the running deployment and what the acts found.
 type demo struct {
-	r          *reporter
-	tl         *timeline
-	vip        netip.Addr
-	web1, web2 *node
-	cli        *client
-	view       *liveView
+	r    *reporter
+	tl   *timeline
+	vip  netip.Addr
+	a, b *node
+	cli  *client
+	view *liveView
 	// allowed are the stretches where failed GETs are expected (between
 	// a failure and the client being served again); a GET failing
 	// anywhere else is a problem.
@@ -55,57 +52,65 @@ type demo struct {
 	problems []string
 }
 
-// setup builds the lab, starts the servers and waits until web1 holds
-// the VIP and the client is served through it.
-func setup(r *reporter, bin, check string) *demo {
+// setup deploys the example in the lab, starts the servers and waits
+// until lb-a holds the VIP and the client is served through it.
+func setup(r *reporter, bin, examples string) *demo {
 	d := &demo{r: r, tl: newTimeline(), vip: vip.Addr()}
-	clientNS := d.buildLab(newScratch(r), bin)
-	fmt.Printf("     chk_nginx: %s http://127.0.0.1/health, interval 1, fall 2, rise 2, weight -60\n\n", check)
+	s := newScratch(r)
+	e := installExample(r, s, examples, gossArb.Addr())
+	clientNS := d.buildLab(s, e, bin)
+	fmt.Printf("     %s/keepalived-{a,b}.conf, arbiter-{a,b}.conf and nginx/nginx-pair.conf as they stand,\n", examples)
+	fmt.Printf("     only the interface, the addresses and the paths rewritten for the lab (cmd/vigil-demo/example.go);\n")
+	fmt.Printf("     chk_nginx runs check_nginx.sh http://127.0.0.1/health every second: fall 2, rise 2, weight -60\n\n")
 	d.startNginx(clientNS)
-	d.web1.startVigil(d.web1.config(d.web2, check, vip, gossArb.Addr()))
-	d.web2.startVigil(d.web2.config(d.web1, check, vip, gossArb.Addr()))
-	d.tl.say(time.Now(), "vigil run started on web1 and web2 (supervisor, vrrpd, checkd, arbiter agent), both in state BACKUP")
-	elected, ok := d.web1.waitVIP(d.vip, true, 15*time.Second)
+	confA, confB := d.a.install(e), d.b.install(e)
+	d.tl.say(time.Now(), "vigil check-config: both nodes' configurations are valid")
+	d.a.startVigil(confA)
+	d.b.startVigil(confB)
+	d.tl.say(time.Now(), "vigil run started on lb-a and lb-b (supervisor, vrrpd, checkd, arbiter agent), both in state BACKUP")
+	elected, ok := d.a.waitVIP(d.vip, true, 15*time.Second)
 	if !ok {
-		r.Fatalf("web1 did not become MASTER within 15 s")
+		r.Fatalf("lb-a did not become MASTER within 15 s")
 	}
-	d.tl.say(elected, "web1 elected MASTER: VIP %s up on web1", d.vip)
+	d.tl.say(elected, "lb-a elected MASTER: VIP %s up on lb-a", d.vip)
 	d.cli = startClient(r, clientNS, vipURL)
 	d.tl.say(time.Now(), "client: GET %s every %d ms, a new connection each, %d ms timeout", vipURL, fetchInterval.Milliseconds(), fetchTimeout.Milliseconds())
-	d.view = startView(r, d.tl, d.cli, d.web1, d.web2)
-	if _, ok := d.cli.waitServed(elected, "web1", 100, 5*time.Second); !ok {
-		r.Fatalf("the client was not served by web1 through the VIP (100 GETs in a row within 5 s)")
+	d.view = startView(r, d.tl, d.cli, d.a, d.b)
+	if _, ok := d.cli.waitServed(elected, "lb-a", 100, 5*time.Second); !ok {
+		r.Fatalf("the client was not served by lb-a through the VIP (100 GETs in a row within 5 s)")
 	}
 	return d
 }
 
-// buildLab makes the namespaces: web1, web2 and the client on the service
-// LAN; web1, web2 and the arbiter (running `vigil arbiter`) on the gossip
+// buildLab makes the namespaces: lb-a, lb-b and the client on the service
+// LAN; lb-a, lb-b and the arbiter (running `vigil arbiter`) on the gossip
 // net. It returns the client's namespace.
-func (d *demo) buildLab(s *scratch, bin string) *lab.NS {
+func (d *demo) buildLab(s *scratch, e *example, bin string) *lab.NS {
 	l := lab.New(d.r)
-	d.web1 = newNode(d.r, s, l, "web1", 150, addrWeb1, bin)
-	d.web2 = newNode(d.r, s, l, "web2", 100, addrWeb2, bin)
+	d.a = newNode(d.r, s, e, l, "a", 150, addrA, bin)
+	d.b = newNode(d.r, s, e, l, "b", 100, addrB, bin)
 	clientNS := l.Namespace("client")
 	l.Connect(clientNS, addrCli.String())
 	g := lab.New(d.r)
 	arb := g.Namespace("arbiter")
 	g.Connect(arb, gossArb.String())
-	d.web1.join(g, gossWeb1)
-	d.web2.join(g, gossWeb2)
-	fmt.Printf("lab: web1 %s (priority 150), web2 %s (priority 100) and a client %s on the service LAN, VIP %s;\n",
-		addrWeb1, addrWeb2, addrCli, vip)
-	fmt.Printf("     the gossip net for the arbiter's path: web1 %s, web2 %s, `vigil arbiter` on %s\n",
-		gossWeb1.Addr(), gossWeb2.Addr(), gossArb.Addr())
-	startArbiter(d.r, s, arb, bin)
+	d.a.join(g, gossA)
+	d.b.join(g, gossB)
+	fmt.Printf("lab: lb-a %s (priority 150), lb-b %s (priority 100) and a client %s on the service LAN, VIP %s;\n",
+		addrA, addrB, addrCli, vip)
+	fmt.Printf("     the gossip net for the arbiter's path: lb-a %s, lb-b %s, `vigil arbiter` on %s\n",
+		gossA.Addr(), gossB.Addr(), gossArb.Addr())
+	startArbiter(d.r, s, e, arb, bin)
 	return clientNS
 }
 
 // startNginx starts nginx on both nodes and waits until each serves its
 // page to the client on the node's own address.
 func (d *demo) startNginx(clientNS *lab.NS) {
-	h := newHTTP(clientNS)
-	for _, n := range []*node{d.web1, d.web2} {
+	var dials sync.WaitGroup
+	defer dials.Wait()
+	h := newHTTP(clientNS, &dials)
+	for _, n := range []*node{d.a, d.b} {
 		n.web.start()
 		url := "http://" + n.addr.String() + "/"
 		at, ok := waitPage(h, url, n.name, 5*time.Second)
@@ -116,17 +121,18 @@ func (d *demo) startNginx(clientNS *lab.NS) {
 	}
 }
 
-// startArbiter runs `vigil arbiter` in its namespace.
-func startArbiter(r *reporter, s *scratch, ns *lab.NS, bin string) {
+// startArbiter runs `vigil arbiter -f` in its namespace on lb-a's
+// arbiter.conf, as the example's README has the arbiter host do: it binds
+// the block's only arbiter address and takes bind and peer as the nodes.
+func startArbiter(r *reporter, s *scratch, e *example, ns *lab.NS, bin string) {
 	dir := s.mkdir(r, "arbiter")
-	secret := filepath.Join(dir, "secret")
-	if err := os.WriteFile(secret, []byte(demoSecret+"\n"), 0o600); err != nil {
-		r.Fatalf("%v", err)
+	conf := filepath.Join(dir, "arbiter.conf")
+	if err := os.WriteFile(conf, []byte(e.arbiterConf(r, "a")), 0o600); err != nil {
+		r.Fatalf("arbiter: %v", err)
 	}
 	var out lab.Buffer
-	cmd := ns.StartOutput(&out, &out, bin, "arbiter", "--bind", gossArb.Addr().String()+":7946",
-		"--peer", gossWeb1.Addr().String()+":7946", "--peer", gossWeb2.Addr().String()+":7946",
-		"--secret-file", secret, "--state", filepath.Join(dir, "state.json"), "--name", "arbiter", "--log-format", "json")
+	cmd := ns.StartOutput(&out, &out, bin, "arbiter", "-f", conf, "--state", filepath.Join(dir, "state.json"),
+		"--name", "arbiter", "--log-format", "json")
 	r.Cleanup(func() {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		if r.verbose {
@@ -146,24 +152,31 @@ func (d *demo) expect(ok bool, format string, args ...any) bool {
 }
 
 // expectQuiet checks that nothing moved since from: the VIP stayed on
-// web1, web2 never held it, and no GET failed.
+// lb-a, lb-b never held it, and no GET failed.
 func (d *demo) expectQuiet(from time.Time, what string) {
-	left := slices.ContainsFunc(d.web1.watch.Events(d.vip), func(e lab.AddrEvent) bool { return !e.Added && e.At.After(from) })
-	dual := d.web2.watch.Has(d.vip) || slices.ContainsFunc(d.web2.watch.Events(d.vip), func(e lab.AddrEvent) bool { return e.Added && e.At.After(from) })
+	left := slices.ContainsFunc(d.a.watch.Events(d.vip), func(e lab.AddrEvent) bool { return !e.Added && e.At.After(from) })
+	dual := d.b.watch.Has(d.vip) || slices.ContainsFunc(d.b.watch.Events(d.vip), func(e lab.AddrEvent) bool { return e.Added && e.At.After(from) })
 	failed := d.cli.failedBetween(from, time.Now())
-	d.tl.say(time.Now(), "since %s: VIP left web1: %v; web2 held it: %v; GETs failed: %d", what, left, dual, failed)
+	d.tl.say(time.Now(), "since %s: VIP left lb-a: %v; lb-b held it: %v; GETs failed: %d", what, left, dual, failed)
 	d.expect(!left && !dual && failed == 0, "nothing to move during %s", what)
 }
 
-// recovered waits for the client to be served by node again after a
-// failure at since, says how long it went without service, and allows
-// the GETs failed in between.
-func (d *demo) recovered(since time.Time, node string) {
+// arpGrace is how long after the VIP arrived GETs may still fail: the
+// new master's gratuitous ARP has to reach the client (a few ms here).
+const arpGrace = 100 * time.Millisecond
+
+// recovered allows the GETs failing from the failure at since until the
+// VIP arrived on node (moved), then waits for the client to be served by
+// node again and says how long it went without service. A GET failing
+// after moved + arpGrace is a problem: the VIP has to stay where it went.
+func (d *demo) recovered(since, moved time.Time, node string) {
+	d.allowed = append(d.allowed, window{from: since, to: moved.Add(arpGrace)})
 	back, ok := d.cli.waitServed(since, node, recoveredGETs, 10*time.Second)
 	if !d.expect(ok, "the client served by %s again within 10 s", node) {
 		return
 	}
-	d.allowed = append(d.allowed, window{from: since, to: back})
 	failed := d.cli.failedBetween(since, back)
 	d.tl.say(back, "client served by %s again: %d GETs failed in %d ms", node, failed, back.Sub(since).Milliseconds())
+	late := d.cli.failedBetween(moved.Add(arpGrace), back)
+	d.expect(late == 0, "no GET failing once the VIP was on %s (%d did)", node, late)
 }

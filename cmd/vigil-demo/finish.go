@@ -37,14 +37,14 @@ func (d *demo) finish() bool {
 		return false
 	}
 	fmt.Printf("demo: PASS: no split brain; the VRRP cut moved nothing and failed no GET; "+
-		"the VIP followed a healthy nginx and survived web1's death; %d of %d GETs failed, all while nginx or its host was down\n", failed, total)
+		"the VIP followed a healthy nginx and survived lb-a's death; %d of %d GETs failed, all while nginx or its host was down\n", failed, total)
 	return true
 }
 
 // recordVIPMoves puts every VIP change the kernels reported on the
 // timeline.
 func (d *demo) recordVIPMoves() {
-	for _, n := range []*node{d.web1, d.web2} {
+	for _, n := range []*node{d.a, d.b} {
 		for _, e := range n.watch.Events(d.vip) {
 			if e.Added {
 				d.tl.record(e.At, "VIP %s up on %s (kernel)", d.vip, n.name)
@@ -88,7 +88,7 @@ func (d *demo) dualHold(end time.Time) (total, longest time.Duration) {
 		has  bool
 	}
 	var cs []change
-	for i, n := range []*node{d.web1, d.web2} {
+	for i, n := range []*node{d.a, d.b} {
 		for _, e := range n.watch.Events(d.vip) {
 			if n.died.IsZero() || e.At.Before(n.died) {
 				cs = append(cs, change{e.At, i, e.Added})

@@ -38,7 +38,7 @@ func main() {
 	verbose := flag.Bool("v", false, "print the lab's log lines and the daemons' output")
 	flag.Parse()
 
-	bin, check, err := preflight(*vigil, *examples)
+	bin, err := preflight(*vigil, *examples)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "vigil-demo: %v\n", err)
 		os.Exit(2)
@@ -65,7 +65,7 @@ func main() {
 	if *crash {
 		play = append([]act{crashAct}, acts...)
 	}
-	ok := run(r, bin, check, play)
+	ok := run(r, bin, *examples, play)
 	r.stopIfExiting()
 	r.teardown()
 	fmt.Printf("lab torn down: namespaces, links, processes and files removed (demo took %.1f s)\n", time.Since(began).Seconds())
@@ -74,40 +74,37 @@ func main() {
 	}
 }
 
-// preflight checks what the demo needs and returns the vigil binary's and
-// the check script's absolute paths.
-func preflight(vigil, examples string) (bin, check string, err error) {
+// preflight checks what the demo needs and returns the vigil binary's
+// absolute path.
+func preflight(vigil, examples string) (string, error) {
 	if os.Geteuid() != 0 {
-		return "", "", fmt.Errorf("needs root: it creates network namespaces, veth links and a bridge (run: sudo make demo)")
+		return "", fmt.Errorf("needs root: it creates network namespaces, veth links and a bridge (run: sudo make demo)")
 	}
 	for tool, pkg := range map[string]string{"ip": "iproute2", "nft": "nftables", "nginx": "nginx-light", "curl": "curl"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			return "", "", fmt.Errorf("needs %s (Debian package %s; make demo installs it)", tool, pkg)
+			return "", fmt.Errorf("needs %s (Debian package %s; make demo installs it)", tool, pkg)
 		}
 	}
-	if bin, err = filepath.Abs(vigil); err == nil {
+	bin, err := filepath.Abs(vigil)
+	if err == nil {
 		_, err = os.Stat(bin)
 	}
 	if err != nil {
-		return "", "", fmt.Errorf("vigil binary: %w (build it with make build, or pass -vigil)", err)
+		return "", fmt.Errorf("vigil binary: %w (build it with make build, or pass -vigil)", err)
 	}
-	if check, err = filepath.Abs(filepath.Join(examples, "check_nginx.sh")); err == nil {
-		var fi os.FileInfo
-		if fi, err = os.Stat(check); err == nil && fi.Mode()&0o111 == 0 {
-			err = fmt.Errorf("%s is not executable", check)
+	for _, f := range exampleFiles {
+		if _, err := os.Stat(filepath.Join(examples, f)); err != nil {
+			return "", fmt.Errorf("the nginx pair example: %w (run from the repository root, or pass -examples)", err)
 		}
 	}
-	if err != nil {
-		return "", "", fmt.Errorf("check script: %w (run from the repository root, or pass -examples)", err)
-	}
-	return bin, check, nil
+	return bin, nil
 }
 
 // run sets the pair up, plays the acts and prints the timeline; it
 // reports whether Vigil behaved.
-func run(r *reporter, bin, check string, play []act) bool {
+func run(r *reporter, bin, examples string, play []act) bool {
 	fmt.Printf("Vigil demo: an nginx pair behind one VIP, with an arbiter\n\n")
-	d := setup(r, bin, check)
+	d := setup(r, bin, examples)
 	if r.verbose {
 		r.Cleanup(d.dumpOutputs)
 	}
@@ -122,7 +119,7 @@ func run(r *reporter, bin, check string, play []act) bool {
 
 // dumpOutputs prints what the daemons said (with -v).
 func (d *demo) dumpOutputs() {
-	for _, n := range []*node{d.web1, d.web2} {
+	for _, n := range []*node{d.a, d.b} {
 		fmt.Printf("--- %s: vigil run output:\n%s--- %s: nginx error log:\n%s", n.name, n.out.String(), n.name, n.web.errorLog())
 	}
 }

@@ -24,8 +24,9 @@ type webServer struct {
 	out    lab.Buffer
 }
 
-// nginxConf is the whole nginx.conf: one worker, no access log, the page
-// naming the node at / and a /health location for the check script.
+// nginxConf is the main nginx.conf, in place of Debian's /etc/nginx: one
+// worker, no access log, every path in the node's directory; the server
+// is the example's site (examples/nginx-pair/nginx/nginx-pair.conf).
 const nginxConf = `daemon off;
 worker_processes 1;
 pid %[1]s/nginx.pid;
@@ -41,25 +42,19 @@ http {
     fastcgi_temp_path %[1]s/tmp/fastcgi;
     uwsgi_temp_path %[1]s/tmp/uwsgi;
     scgi_temp_path %[1]s/tmp/scgi;
-    server {
-        listen 80;
-        root %[1]s/www;
-        location = /health {
-            default_type text/plain;
-            return 200 "ok\n";
-        }
-    }
+    include %[1]s/site.conf;
 }
 `
 
-// newWebServer writes node's nginx configuration and page; nothing runs
-// until start.
-func newWebServer(r *reporter, s *scratch, ns *lab.NS, node string) *webServer {
+// newWebServer writes node's nginx configuration, the example's site and
+// the page naming the node; nothing runs until start.
+func newWebServer(r *reporter, s *scratch, e *example, ns *lab.NS, node string) *webServer {
 	dir := s.mkdir(r, "nginx-"+node)
-	page := fmt.Sprintf("<!doctype html>\n<title>%[1]s</title>\n<h1>served by %[1]s</h1>\n", node)
 	files := map[string]string{
-		"nginx.conf":     fmt.Sprintf(nginxConf, dir),
-		"www/index.html": page,
+		"nginx.conf": fmt.Sprintf(nginxConf, dir),
+		"site.conf":  e.site(r, filepath.Join(dir, "www")),
+		// The page the README writes: printf 'served by %s\n' "$(hostname)".
+		"www/index.html": fmt.Sprintf("served by %s\n", node),
 	}
 	for _, d := range []string{"www", "tmp"} {
 		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {

@@ -19,7 +19,8 @@ import (
 // vrrpd, checkd running chk_nginx, and its arbiter agent).
 type node struct {
 	r      *reporter
-	name   string
+	name   string // lb-a or lb-b, as in the example
+	side   string // a or b: which of the example's files it runs
 	prio   int
 	ns     *lab.NS
 	addr   netip.Addr // on the service LAN
@@ -37,51 +38,12 @@ type node struct {
 	out    lab.Buffer
 }
 
-// nodeConf is the node's keepalived.conf: the chk_nginx script and
-// instance of examples/nginx-pair (same interval, fall, rise, weight,
-// priorities), on the lab's interface and addresses, plus the arbiter
-// block. enable_script_security is left out: a checkout owned by a
-// non-root user would make Vigil refuse to run the script as root.
-const nodeConf = `global_defs {
-    router_id %[1]s
-    script_user root
-}
-vrrp_script chk_nginx {
-    script "%[2]s http://127.0.0.1/health"
-    interval 1
-    timeout 2
-    fall 2
-    rise 2
-    weight -60
-}
-vrrp_instance VI_WEB {
-    state BACKUP
-    interface %[3]s
-    virtual_router_id 51
-    priority %[4]d
-    advert_int 1
-    virtual_ipaddress {
-        %[5]s
-    }
-    track_script {
-        chk_nginx
-    }
-}
-arbiter {
-    node_name %[1]s
-    bind %[6]s:7946
-    peer %[7]s:7946
-    arbiter %[8]s:7946
-    secret "%[9]s"
-    require_quorum
-}
-`
-
-func newNode(r *reporter, s *scratch, l *lab.Lab, name string, prio int, addr netip.Prefix, bin string) *node {
-	n := &node{r: r, name: name, prio: prio, ns: l.Namespace(name), addr: addr.Addr(), bin: bin}
+func newNode(r *reporter, s *scratch, e *example, l *lab.Lab, side string, prio int, addr netip.Prefix, bin string) *node {
+	name := "lb-" + side
+	n := &node{r: r, name: name, side: side, prio: prio, ns: l.Namespace(name), addr: addr.Addr(), bin: bin}
 	n.ifLAN = l.Connect(n.ns, addr.String())
 	n.dir = s.mkdir(r, name)
-	n.web = newWebServer(r, s, n.ns, name)
+	n.web = newWebServer(r, s, e, n.ns, name)
 	n.watch = n.ns.WatchAddrs()
 	return n
 }
@@ -92,18 +54,28 @@ func (n *node) join(g *lab.Lab, addr netip.Prefix) {
 	n.ifGoss = g.Connect(n.ns, addr.String())
 }
 
-func (n *node) config(peer *node, check string, vip netip.Prefix, arbiter netip.Addr) string {
-	return fmt.Sprintf(nodeConf, n.name, check, n.ifLAN, n.prio, vip, n.gossip, peer.gossip, arbiter, demoSecret)
-}
-
 func (n *node) runDir() string { return filepath.Join(n.dir, "run") }
 
-// startVigil writes conf and starts `vigil run` in the foreground.
-func (n *node) startVigil(conf string) {
+// install writes the example's keepalived.conf and arbiter.conf for the
+// node, checks them with `vigil check-config` and returns the first's path.
+func (n *node) install(e *example) string {
+	arbiter := filepath.Join(n.dir, "arbiter.conf")
 	path := filepath.Join(n.dir, "keepalived.conf")
-	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+	if err := os.WriteFile(arbiter, []byte(e.arbiterConf(n.r, n.side)), 0o600); err != nil {
 		n.r.Fatalf("%s: %v", n.name, err)
 	}
+	if err := os.WriteFile(path, []byte(e.keepalivedConf(n.r, n, arbiter)), 0o644); err != nil {
+		n.r.Fatalf("%s: %v", n.name, err)
+	}
+	if out, err := exec.Command(n.bin, "check-config", "-f", path).CombinedOutput(); err != nil {
+		n.r.Fatalf("%s: vigil check-config -f %s: %v\n%s", n.name, path, err, out)
+	}
+	return path
+}
+
+// startVigil starts `vigil run` on the configuration at path, in the
+// foreground.
+func (n *node) startVigil(path string) {
 	n.cmd = n.ns.StartOutput(&n.out, &n.out, n.bin, "run", "-f", path, "--run-dir", n.runDir(), "--log-format", "json")
 	exited := make(chan struct{})
 	n.exited = exited

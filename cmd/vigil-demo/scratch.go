@@ -8,10 +8,15 @@ import (
 	"strings"
 )
 
-// scratchPrefix names the run's directory under the temp dir:
-// vigil-demo-<pid>-<random>, so a later run can tell the leftovers of a
-// killed run (its pid gone) from a run still going.
+// scratchPrefix names the run's directory: vigil-demo-<pid>-<random>, so
+// a later run can tell the leftovers of a killed run (its pid gone) from a
+// run still going.
 const scratchPrefix = "vigil-demo-"
+
+// scratchBase holds the run's directory: /run, which only root can write,
+// so enable_script_security (the example sets it) accepts the scripts
+// installed there; /tmp is writable by all.
+const scratchBase = "/run"
 
 // scratch is the run's directory: every file the demo writes (the nodes'
 // keepalived.conf and run dirs, nginx's configuration, logs and page, the
@@ -23,7 +28,7 @@ type scratch struct {
 // newScratch sweeps the directories of dead runs and makes this run's.
 func newScratch(r *reporter) *scratch {
 	sweepScratch()
-	dir, err := os.MkdirTemp("", fmt.Sprintf("%s%d-", scratchPrefix, os.Getpid()))
+	dir, err := os.MkdirTemp(scratchBase, fmt.Sprintf("%s%d-", scratchPrefix, os.Getpid()))
 	if err != nil {
 		r.Fatalf("scratch directory: %v", err)
 	}
@@ -48,7 +53,7 @@ func (s *scratch) mkdir(r *reporter, name string) string {
 // demo killed before it could clean up; the lab sweeps its namespaces the
 // same way).
 func sweepScratch() {
-	entries, err := os.ReadDir(os.TempDir())
+	entries, err := os.ReadDir(scratchBase)
 	if err != nil {
 		return
 	}
@@ -62,6 +67,6 @@ func sweepScratch() {
 		if _, err := os.Stat(filepath.Join("/proc", pidText)); err == nil {
 			continue // that run is still going
 		}
-		_ = os.RemoveAll(filepath.Join(os.TempDir(), e.Name()))
+		_ = os.RemoveAll(filepath.Join(scratchBase, e.Name()))
 	}
 }
