@@ -65,7 +65,7 @@ func (d *demo) checkFailures() {
 		})
 		note := ""
 		if !expected {
-			note = " UNEXPECTED"
+			note = fmt.Sprintf(" UNEXPECTED: %v", w.err)
 			d.problems = append(d.problems, fmt.Sprintf("%d GETs failed at %s outside an outage", w.count, d.tl.ms(w.from)))
 		}
 		d.tl.record(w.from, "client: %d GETs failed until %s (%d ms)%s", w.count, d.tl.ms(w.to), w.to.Sub(w.from).Milliseconds(), note)
