@@ -170,6 +170,9 @@ const arpGrace = 100 * time.Millisecond
 // node again and says how long it went without service. A GET failing
 // after moved + arpGrace is a problem: the VIP has to stay where it went.
 func (d *demo) recovered(since, moved time.Time, node string) {
+	if moved.Before(since) {
+		moved = since // the VIP never left node
+	}
 	d.allowed = append(d.allowed, window{from: since, to: moved.Add(arpGrace)})
 	back, ok := d.cli.waitServed(since, node, recoveredGETs, 10*time.Second)
 	if !d.expect(ok, "the client served by %s again within 10 s", node) {
