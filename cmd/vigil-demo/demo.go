@@ -50,6 +50,7 @@ type demo struct {
 	// anywhere else is a problem.
 	allowed  []window
 	problems []string
+	figures  []string // the acts' measures, for the verdict
 }
 
 // setup deploys the example in the lab, starts the servers and waits
