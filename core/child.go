@@ -25,8 +25,13 @@ const (
 	// vrrpd: long enough for every restart backoff, short enough that a
 	// node whose VRRP engine cannot run gives up its masters.
 	standInLimit = 30 * time.Second
-	// stateFresh bounds the age of a run-directory snapshot worth resuming.
+	// stateFresh bounds the age of a run-directory snapshot worth
+	// resuming; resumeWindow shortens it to the masters' master-down
+	// intervals.
 	stateFresh = 10 * time.Second
+	// stateTouch is how often the parent touches that snapshot while it
+	// runs, which dates its death to within this much.
+	stateTouch = 250 * time.Millisecond
 	// Crash-loop policy. A child is given up on (its VIPs released,
 	// logged as an error) when notReadyLimit incarnations in a row die
 	// before becoming ready (vrrpd: before its first snapshot), which is

@@ -168,6 +168,7 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	sdCtx, sdStop := context.WithCancel(context.Background())
 	defer sdStop()
 	go s.sd.run(sdCtx)
+	go s.keepStateFresh(sdCtx)
 	for {
 		select {
 		case <-ctx.Done():
@@ -408,11 +409,50 @@ func (s *Supervisor) loadVRRPState() *handover.Snapshot {
 	if json.Unmarshal(data, &snap) != nil {
 		return nil
 	}
-	if age := time.Since(snap.Taken); age < 0 || age > stateFresh {
-		s.log.Info("snapshot in the run directory too old; cold start", zap.Duration("age", age))
+	// The file's age is how long ago the last parent was alive: it
+	// touches the file while it runs (keepStateFresh), and vigil upgrade
+	// rewrites it just before the exec.
+	fi, err := os.Stat(s.opts.vrrpState())
+	if err != nil {
+		return nil
+	}
+	limit := resumeWindow(&snap)
+	if age := time.Since(fi.ModTime()); age < 0 || age > limit {
+		s.log.Info("snapshot in the run directory too old; cold start", zap.Duration("age", age), zap.Duration("limit", limit))
 		return nil
 	}
 	return &snap
+}
+
+// resumeWindow is how long after the last parent's death its masters may
+// still be resumed: less than the shortest master-down interval (three
+// adverts) of an instance that was MASTER. Later a backup may have taken
+// over, and a master resuming silently (no notify_master) would take the
+// VIP back from it while the scripts still believe it is elsewhere.
+func resumeWindow(snap *handover.Snapshot) time.Duration {
+	limit := stateFresh
+	for _, in := range snap.Instances {
+		if in.State == "MASTER" && in.Interval > 0 && 3*in.Interval < limit {
+			limit = 3 * in.Interval
+		}
+	}
+	return limit
+}
+
+// keepStateFresh touches the run directory's snapshot while the parent
+// runs, so a successor can tell how long ago the parent died (the file's
+// content changes only when vrrpd's state does).
+func (s *Supervisor) keepStateFresh(ctx context.Context) {
+	t := time.NewTicker(stateTouch)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			_ = os.Chtimes(s.opts.vrrpState(), now, now)
+		}
+	}
 }
 
 // writePidFile refuses to start when another live Vigil owns the run

@@ -18,10 +18,6 @@ import (
 // on a loaded 2-core test host running -race.
 const slack = time.Second
 
-// stateFresh is core's limit on the age of a run directory's snapshot
-// that a restarted parent resumes from (core/child.go).
-const stateFresh = 10 * time.Second
-
 // killSlack is test/splitbrain's slack for takeovers that wait for the
 // lease (docs/split-brain.md).
 const killSlack = 1500 * time.Millisecond
@@ -179,13 +175,14 @@ func daemonKill(t *testing.T) {
 		}
 	}
 
-	// Vigil back on lb-a once its run directory's snapshot is too old
-	// to resume from (core's stateFresh, 10 s): a cold start. vrrpd
-	// removes the stale VIP, starts BACKUP and preempts lb-b once its
-	// own master-down timer fires (lb-b's adverts carry a lower
-	// priority), with a gratuitous ARP. (Restarted sooner, it resumes
-	// MASTER from the snapshot without one: see the README.)
-	time.Sleep(time.Until(t0.Add(stateFresh + time.Second)))
+	// Vigil back on lb-a at once, now that lb-b took over: the run
+	// directory's snapshot is older than lb-a's master-down interval
+	// (core's resumeWindow), so a cold start. vrrpd removes the stale
+	// VIP, starts BACKUP and preempts lb-b once its own master-down timer
+	// fires (lb-b's adverts carry a lower priority), with a gratuitous
+	// ARP. (It used to resume MASTER from a snapshot up to 10 s old,
+	// without notify_master or a gratuitous ARP: the client kept lb-b's
+	// MAC for 34-50 s while lb-b had stepped down.)
 	t2 := time.Now()
 	b.a.startVigil()
 	gone := b.a.watch.Wait(vip, false, 5*time.Second)

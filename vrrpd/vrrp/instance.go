@@ -209,7 +209,10 @@ func (in *Instance) resume(now time.Time, r Resume) {
 	in.emit(StateChanged{From: in.state, To: Master, Reason: "resumed after restart", Resumed: true})
 	in.state = Master
 	in.master, in.masterPrio = in.cfg.Primary, in.prio
-	in.emit(AddVIPs{}, SendAdvert{Priority: in.prio})
+	// One gratuitous ARP: it names the MAC the caches already hold when
+	// nothing moved, and wins them back when a backup took over while
+	// this daemon was away (the advert below makes that backup yield).
+	in.emit(AddVIPs{}, SendGARP{Reason: "resumed after restart"}, SendAdvert{Priority: in.prio})
 	in.advertAt = now.Add(in.cfg.Interval)
 	if in.cfg.GARPRefresh > 0 {
 		in.refreshAt = now.Add(in.cfg.GARPRefresh)

@@ -492,7 +492,8 @@ func TestGroupEvents(t *testing.T) {
 }
 
 // Hitless restart: a resumed master adopts its addresses and advertises at
-// once, with no GARP (nothing moved) and a Resumed transition (no notify).
+// once, with one GARP (a backup may have taken over meanwhile) and a
+// Resumed transition (no notify).
 func TestResume(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -501,7 +502,7 @@ func TestResume(t *testing.T) {
 		want  string
 		state State
 	}{
-		{"master resumes at once", cfg(100), Resume{State: Master}, "INIT>MASTER add advert(100)", Master},
+		{"master resumes at once", cfg(100), Resume{State: Master}, "INIT>MASTER add garp advert(100)", Master},
 		{"backup starts as usual", cfg(100), Resume{State: Backup}, "INIT>BACKUP", Backup},
 		{"a faulty master does not resume", cfg(100, func(c *Config) { c.Tracks = []Track{{Kind: TrackScript, Name: "x", InitDown: true}} }),
 			Resume{State: Master}, "INIT>FAULT", Fault},
