@@ -88,8 +88,8 @@ func setup(r *reporter, bin, examples string) *demo {
 // net. It returns the client's namespace.
 func (d *demo) buildLab(s *scratch, e *example, bin string) *lab.NS {
 	l := lab.New(d.r)
-	d.a = newNode(d.r, s, e, l, "a", 150, addrA, bin)
-	d.b = newNode(d.r, s, e, l, "b", 100, addrB, bin)
+	d.a = newNode(d.r, s, e, l, "a", addrA, bin)
+	d.b = newNode(d.r, s, e, l, "b", addrB, bin)
 	clientNS := l.Namespace("client")
 	l.Connect(clientNS, addrCli.String())
 	g := lab.New(d.r)

@@ -21,10 +21,8 @@ type node struct {
 	r      *reporter
 	name   string // lb-a or lb-b, as in the example
 	side   string // a or b: which of the example's files it runs
-	prio   int
 	ns     *lab.NS
 	addr   netip.Addr // on the service LAN
-	gossip netip.Addr // on the gossip net
 	ifLAN  string
 	ifGoss string
 	bin    string
@@ -38,9 +36,9 @@ type node struct {
 	out    lab.Buffer
 }
 
-func newNode(r *reporter, s *scratch, e *example, l *lab.Lab, side string, prio int, addr netip.Prefix, bin string) *node {
+func newNode(r *reporter, s *scratch, e *example, l *lab.Lab, side string, addr netip.Prefix, bin string) *node {
 	name := "lb-" + side
-	n := &node{r: r, name: name, side: side, prio: prio, ns: l.Namespace(name), addr: addr.Addr(), bin: bin}
+	n := &node{r: r, name: name, side: side, ns: l.Namespace(name), addr: addr.Addr(), bin: bin}
 	n.ifLAN = l.Connect(n.ns, addr.String())
 	n.dir = s.mkdir(r, name)
 	n.web = newWebServer(r, s, e, n.ns, name)
@@ -50,7 +48,6 @@ func newNode(r *reporter, s *scratch, e *example, l *lab.Lab, side string, prio 
 
 // join puts the node on the gossip net (the arbiter's second path).
 func (n *node) join(g *lab.Lab, addr netip.Prefix) {
-	n.gossip = addr.Addr()
 	n.ifGoss = g.Connect(n.ns, addr.String())
 }
 
