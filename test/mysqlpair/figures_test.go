@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vigil-ha/vigil/internal/lab"
 )
 
 // figures is one scenario's outcome on one implementation.
@@ -20,6 +22,11 @@ type figures struct {
 	// NoneWritable sums the intervals that began with neither server
 	// writable (or answering): the outage.
 	NoneWritable time.Duration
+	// DemoteLag: from A's VIP removal to the first sample with A
+	// read-only; PromoteLag: from B's VIP arrival to the first sample
+	// with B writable (-1: no such event). Sampling bounds both from
+	// above, to sampleEvery.
+	DemoteLag, PromoteLag time.Duration
 	// Settled: who was writable at the window's last sample.
 	Settled string
 	// Divergent: ids on both servers with different contents.
@@ -65,6 +72,8 @@ func (b *bed) measure(impl, scenario string, from, to time.Time) figures {
 	if len(ss) > 0 {
 		f.Settled = who(ss[len(ss)-1])
 	}
+	f.DemoteLag = lag(b.a.watch.Events(vip), false, from, ss, func(s sample) bool { return s.a == 1 })
+	f.PromoteLag = lag(b.b.watch.Events(vip), true, from, ss, func(s sample) bool { return writable(s.b) })
 	for _, w := range b.load.writers {
 		n := w.acked(from)
 		if w.name == "a" {
@@ -77,15 +86,7 @@ func (b *bed) measure(impl, scenario string, from, to time.Time) figures {
 		w.mu.Unlock()
 	}
 	// Both tables at one moment: no insert in flight meanwhile.
-	b.load.pause()
-	if strings.TrimSpace(b.b.db.rootSQL(b.t, "SHOW SLAVE STATUS")) != "" {
-		// B still replicates: let it apply what A has, so only rows
-		// that cannot reach it count as missing.
-		pos := strings.TrimSpace(b.a.db.rootSQL(b.t, "SELECT @@gtid_binlog_pos"))
-		b.b.db.rootSQL(b.t, fmt.Sprintf("SELECT MASTER_GTID_WAIT('%s', 2)", pos))
-	}
-	ra, rb := b.a.db.rows(b.t), b.b.db.rows(b.t)
-	b.load.resume()
+	ra, rb := b.tables()
 	firstB := ""
 	for _, r := range rb {
 		if r.server == "2" {
@@ -112,10 +113,43 @@ func (b *bed) measure(impl, scenario string, from, to time.Time) figures {
 			f.Overlap++
 		}
 	}
-	b.t.Logf("MYSQLPAIR impl=%s scenario=%q dual_writable_ms=%d dual_samples=%d none_writable_ms=%d samples=%d settled=%s divergent_ids=%d old_only_rows=%d old_last_ms=%d new_primary_rows=%d overlap_rows=%d acked_a=%d acked_b=%d write_errors=%d",
-		f.Impl, f.Scenario, f.DualWritable.Milliseconds(), f.DualSamples, f.NoneWritable.Milliseconds(), f.Samples, f.Settled, f.Divergent, f.OldOnly,
+	b.t.Logf("MYSQLPAIR impl=%s scenario=%q dual_writable_ms=%d dual_samples=%d none_writable_ms=%d demote_lag_ms=%d promote_lag_ms=%d samples=%d settled=%s divergent_ids=%d old_only_rows=%d old_last_ms=%d new_primary_rows=%d overlap_rows=%d acked_a=%d acked_b=%d write_errors=%d",
+		f.Impl, f.Scenario, f.DualWritable.Milliseconds(), f.DualSamples, f.NoneWritable.Milliseconds(), f.DemoteLag.Milliseconds(), f.PromoteLag.Milliseconds(), f.Samples, f.Settled, f.Divergent, f.OldOnly,
 		f.OldLast.Milliseconds(), f.NewRows, f.Overlap, f.AckedA, f.AckedB, f.WriteErrors)
 	return f
+}
+
+// lag is the time from the first VIP event (added or removed, as given)
+// after from to the first sample at or after it that satisfies ok; -1
+// without such an event or sample.
+func lag(evs []lab.AddrEvent, added bool, from time.Time, ss []sample, ok func(sample) bool) time.Duration {
+	for _, e := range evs {
+		if e.Added != added || !e.At.After(from) {
+			continue
+		}
+		for _, s := range ss {
+			if !s.at.Before(e.At) && ok(s) {
+				return s.at.Sub(e.At)
+			}
+		}
+		return -1
+	}
+	return -1
+}
+
+// tables reads both servers' tables with the writers paused (resumed
+// also when a read fails the test).
+func (b *bed) tables() (ra, rb map[string]row) {
+	b.t.Helper()
+	b.load.pause()
+	defer b.load.resume()
+	if strings.TrimSpace(b.b.db.rootSQL(b.t, "SHOW SLAVE STATUS")) != "" {
+		// B still replicates: let it apply what A has, so only rows
+		// that cannot reach it count as missing.
+		pos := strings.TrimSpace(b.a.db.rootSQL(b.t, "SELECT @@gtid_binlog_pos"))
+		b.b.db.rootSQL(b.t, fmt.Sprintf("SELECT MASTER_GTID_WAIT('%s', 2)", pos))
+	}
+	return b.a.db.rows(b.t), b.b.db.rows(b.t)
 }
 
 func who(s sample) string {

@@ -63,6 +63,16 @@ func startServer(t *testing.T, n *node, tmpl string) *server {
 		t.Fatalf("copy datadir: %v\n%s", err, out)
 	}
 	s := &server{n: n, sock: n.socket()}
+	s.start(t)
+	return s
+}
+
+// start writes the option file and starts mariadbd on the node's datadir
+// (a restart after a crash keeps it), waiting until it answers.
+func (s *server) start(t *testing.T) {
+	t.Helper()
+	n := s.n
+	data := filepath.Join(n.dir, "data")
 	cnf := n.forNode(readExample(t, "mariadb.conf.d/60-mysql-pair.cnf")) + testOverrides +
 		"datadir = " + data + "\nsocket = " + s.sock + "\npid_file = " + filepath.Join(n.dir, "mysqld.pid") + "\n"
 	path := filepath.Join(n.dir, "my.cnf")
@@ -93,7 +103,6 @@ func startServer(t *testing.T, n *node, tmpl string) *server {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return s
 }
 
 // rootSQL runs statements as root over the socket with the mariadb
