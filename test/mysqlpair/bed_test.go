@@ -83,6 +83,7 @@ type bed struct {
 	arb        *handle
 	arbOut     lab.Buffer
 	load       *load
+	aMaster    time.Time // when A became the writable primary
 }
 
 // newBed builds the networks, starts both databases with replication
@@ -263,6 +264,7 @@ func (b *bed) startDaemons() {
 	}
 	b.startNode(b.a)
 	b.waitWritable(b.a, 20*time.Second)
+	b.aMaster = time.Now()
 	b.startNode(b.b)
 	if !b.keepalived {
 		b.waitFor(15*time.Second, "A (db-a) holds the lease at the arbiter", func() bool {

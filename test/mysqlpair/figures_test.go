@@ -218,7 +218,12 @@ func (bd *board) table() string {
 	bd.mu.Lock()
 	defer bd.mu.Unlock()
 	rows := append([]figures{}, bd.rows...)
-	sort.SliceStable(rows, func(i, j int) bool { return rows[i].Impl > rows[j].Impl })
+	sort.SliceStable(rows, func(i, j int) bool {
+		if rows[i].Impl != rows[j].Impl {
+			return rows[i].Impl > rows[j].Impl // vigil first
+		}
+		return rows[i].Scenario < rows[j].Scenario
+	})
 	var sb strings.Builder
 	sb.WriteString("| implementation | scenario | both writable | samples both writable | none writable | writable at the end | divergent ids | old primary's rows B lacks | the last of them after the cut | rows B wrote as primary | rows of two primaries at once |\n")
 	sb.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")

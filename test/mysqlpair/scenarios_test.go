@@ -76,6 +76,11 @@ func (b *bed) loaded() {
 	for {
 		ws := b.load.writers
 		if ws[0].acked(from) >= 5 && ws[1].acked(from) >= 5 {
+			// Past A's second gratuitous ARP burst (garp_master_delay,
+			// 5 s after it became MASTER): landing in a scenario's
+			// window, it would pull the client back to A at a moment
+			// decided by the bed's start-up, not by the scenario.
+			time.Sleep(time.Until(b.aMaster.Add(6 * time.Second)))
 			return
 		}
 		if time.Now().After(deadline) {
@@ -425,6 +430,10 @@ func keepalivedScenario(t *testing.T, tmpl string, bd *board, isolate bool) {
 	}
 	if os.Getenv("VIGIL_MYSQLPAIR_LOGS") != "" {
 		t.Logf("keepalived A:\n%s", tail(b.a.out.String(), 40))
+		t.Logf("client neigh: %s; writer b last error: %s", b.client.MustRun("ip", "neigh"), b.load.writers[1].lastErr())
+		t.Logf("A MAC %s B MAC %s", b.a.ns.MAC(b.a.vif), b.b.ns.MAC(b.b.vif))
+		t.Logf("B rows by writer/server: %s", b.b.db.rootSQL(t, "SELECT writer, server, COUNT(*), MIN(at), MAX(at) FROM appdb.writes WHERE at > NOW() - INTERVAL 8 SECOND GROUP BY writer, server"))
+		t.Logf("A rows by writer/server: %s", b.a.db.rootSQL(t, "SELECT writer, server, COUNT(*), MIN(at), MAX(at) FROM appdb.writes WHERE at > NOW() - INTERVAL 8 SECOND GROUP BY writer, server"))
 	}
 }
 
