@@ -225,15 +225,19 @@ func (bd *board) table() string {
 		return rows[i].Scenario < rows[j].Scenario
 	})
 	var sb strings.Builder
-	sb.WriteString("| implementation | scenario | both writable | samples both writable | none writable | writable at the end | divergent ids | old primary's rows B lacks | the last of them after the cut | rows B wrote as primary | rows of two primaries at once |\n")
-	sb.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	sb.WriteString("| implementation | scenario | both writable | samples both writable | none writable | VIP removal to A read-only | writable at the end | divergent ids | old primary's rows B lacks | the last of them after the cut | rows B wrote as primary | rows of two primaries at once |\n")
+	sb.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, f := range rows {
 		last := "-"
 		if f.OldLast >= 0 {
 			last = fmt.Sprintf("%d ms", f.OldLast.Milliseconds())
 		}
-		fmt.Fprintf(&sb, "| %s | %s | %d ms | %d of %d | %d ms | %s | %d | %d | %s | %d | %d |\n", f.Impl, f.Scenario,
-			f.DualWritable.Milliseconds(), f.DualSamples, f.Samples, f.NoneWritable.Milliseconds(), f.Settled, f.Divergent, f.OldOnly, last, f.NewRows, f.Overlap)
+		demote := "-"
+		if f.DemoteLag >= 0 {
+			demote = fmt.Sprintf("%d ms", f.DemoteLag.Milliseconds())
+		}
+		fmt.Fprintf(&sb, "| %s | %s | %d ms | %d of %d | %d ms | %s | %s | %d | %d | %s | %d | %d |\n", f.Impl, f.Scenario,
+			f.DualWritable.Milliseconds(), f.DualSamples, f.Samples, f.NoneWritable.Milliseconds(), demote, f.Settled, f.Divergent, f.OldOnly, last, f.NewRows, f.Overlap)
 	}
 	return sb.String()
 }
