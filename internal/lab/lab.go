@@ -242,7 +242,11 @@ func (l *Lab) teardown() {
 func deleteNamespace(name string) {
 	if out, err := exec.Command("ip", "netns", "pids", name).Output(); err == nil {
 		for _, f := range strings.Fields(string(out)) {
-			if pid, err := strconv.Atoi(f); err == nil {
+			// Never the test binary itself: ip netns pids goes by each
+			// process's main thread, and that thread may be inside the
+			// namespace for a moment (NS.Do from a goroutine that runs
+			// on it), which would look like a process of the lab.
+			if pid, err := strconv.Atoi(f); err == nil && pid != os.Getpid() {
 				_ = syscall.Kill(pid, syscall.SIGKILL)
 			}
 		}
