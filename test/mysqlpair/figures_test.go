@@ -22,8 +22,8 @@ type figures struct {
 	// NoneWritable sums the intervals that began with neither server
 	// writable (or answering): the outage.
 	NoneWritable time.Duration
-	// DemoteLag: from A's VIP removal to the first sample with A
-	// read-only; PromoteLag: from B's VIP arrival to the first sample
+	// DemoteLag: from A's VIP removal to the first sample with A not
+	// writable (read-only, or down); PromoteLag: from B's VIP arrival to the first sample
 	// with B writable (-1: no such event). Sampling bounds both from
 	// above, to sampleEvery.
 	DemoteLag, PromoteLag time.Duration
@@ -72,7 +72,7 @@ func (b *bed) measure(impl, scenario string, from, to time.Time) figures {
 	if len(ss) > 0 {
 		f.Settled = who(ss[len(ss)-1])
 	}
-	f.DemoteLag = lag(b.a.watch.Events(vip), false, from, ss, func(s sample) bool { return s.a == 1 })
+	f.DemoteLag = lag(b.a.watch.Events(vip), false, from, ss, func(s sample) bool { return !writable(s.a) })
 	f.PromoteLag = lag(b.b.watch.Events(vip), true, from, ss, func(s sample) bool { return writable(s.b) })
 	for _, w := range b.load.writers {
 		n := w.acked(from)
@@ -225,7 +225,7 @@ func (bd *board) table() string {
 		return rows[i].Scenario < rows[j].Scenario
 	})
 	var sb strings.Builder
-	sb.WriteString("| implementation | scenario | both writable | samples both writable | none writable | VIP removal to A read-only | writable at the end | divergent ids | old primary's rows B lacks | the last of them after the cut | rows B wrote as primary | rows of two primaries at once |\n")
+	sb.WriteString("| implementation | scenario | both writable | samples both writable | none writable | VIP removal to A not writable | writable at the end | divergent ids | old primary's rows B lacks | the last of them after the cut | rows B wrote as primary | rows of two primaries at once |\n")
 	sb.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, f := range rows {
 		last := "-"

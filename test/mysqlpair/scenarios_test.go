@@ -104,6 +104,11 @@ func (b *bed) untilBWritable(what string) {
 		b.t.Errorf("%s: B not writable within %v", what, takeoverBound)
 		return
 	}
+	// promote.sh forgot the replication source: a primary must not
+	// start replicating from the old one again.
+	if st := strings.TrimSpace(b.b.db.rootSQL(b.t, "SHOW SLAVE STATUS")); st != "" {
+		b.t.Errorf("%s: B is writable but still has a replication source:\n%s", what, st)
+	}
 	time.Sleep(afterSettle)
 }
 
