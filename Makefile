@@ -196,10 +196,11 @@ deb:
 	@echo "built $(DEB)"
 
 # First the configuration checks (no root needed), then the nginx pair demo
-# (cmd/vigil-demo): two nodes with real nginx and `vigil run`, an arbiter and
-# a client in network namespaces; a VRRP-link cut, nginx stopped and started
-# on the master, the master's host killed; a live view, a timeline in ms and
-# a verdict. That part needs root, nginx and curl (installed when missing).
+# (cmd/vigil-demo, ~25 s): examples/nginx-pair deployed on two nodes with
+# real nginx and `vigil run`, an arbiter and a client in network namespaces;
+# the master's vrrpd killed, a VRRP-link cut, nginx stopped and started on
+# the master, the master's host killed; a live view, a timeline in ms and a
+# verdict. That part needs root, nginx and curl (installed when missing).
 demo: build
 	@echo "==> $(BIN) check-config -f $(DEMO_CONF)"
 	@$(BIN) check-config -f $(DEMO_CONF)

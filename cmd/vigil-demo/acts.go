@@ -14,19 +14,11 @@ type act struct {
 	run    func(d *demo)
 }
 
-// crashAct kills the master's VRRP engine. It is played only with
-// -vrrpd-crash, as it fails today: with a track_script on the instance
-// (as in the example) the arbiter agent holds the resumed vrrpd ("waiting
-// for the lease") for a millisecond or two; the resumed MASTER obeys, goes
-// BACKUP, drops the VIP and takes it back only after its master-down
-// interval, about 3.4 s later (without a track_script it resumes in
-// ~60 ms and nothing moves). The flag reproduces that until it is fixed.
-var crashAct = act{"kill -9 of lb-a's vrrpd, the master's VRRP engine",
-	"nothing moves: the supervisor advertises meanwhile and the new vrrpd resumes MASTER", crashVRRPEngine}
-
 // acts play in order, each starting from the state the last one left:
 // lb-a MASTER with a healthy nginx, except between the nginx acts.
 var acts = []act{
+	{"kill -9 of lb-a's vrrpd, the master's VRRP engine",
+		"nothing moves: the supervisor advertises meanwhile and the new vrrpd resumes MASTER", crashVRRPEngine},
 	{"VRRP link cut: lb-b drops every advert from lb-a (nftables)",
 		"no split brain: lb-b still sees lb-a on the gossip path and stays BACKUP; no GET fails", cutVRRPLink},
 	{"nginx stopped on lb-a, the master",

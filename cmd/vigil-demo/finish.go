@@ -36,7 +36,7 @@ func (d *demo) finish() bool {
 		fmt.Printf("demo: FAIL: %s\n", strings.Join(d.problems, "; "))
 		return false
 	}
-	fmt.Printf("demo: PASS: no split brain; the VRRP cut moved nothing and failed no GET; %s; "+
+	fmt.Printf("demo: PASS: no split brain; the vrrpd crash and the VRRP cut moved nothing and failed no GET; %s; "+
 		"%d of %d GETs failed, all while nginx or its host was down and the VIP not yet moved\n", strings.Join(d.figures, ", "), failed, total)
 	return true
 }

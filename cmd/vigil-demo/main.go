@@ -1,7 +1,9 @@
 // Command vigil-demo shows Vigil in front of a real nginx pair, end to end,
-// in a throwaway lab of network namespaces: two nodes run nginx (each
-// serving a page that names it) and `vigil run` with the vrrp_script of
-// examples/nginx-pair (check_nginx.sh, weight -60), and `vigil arbiter`
+// in a throwaway lab of network namespaces. It deploys examples/nginx-pair
+// as it stands (keepalived-{a,b}.conf with chk_nginx at weight -60, the
+// arbiter blocks, the nginx site, check_nginx.sh), rewriting only the
+// interface, the addresses and the paths: two nodes run nginx (each
+// serving a page that names it) and `vigil run`, and `vigil arbiter`
 // runs on a third namespace behind a second network. A client GETs
 // http://VIP/ every 10 ms; a live view prints who serves every half
 // second. The acts: the master's VRRP engine is killed (nothing moves),
@@ -9,8 +11,8 @@
 // VIP follows the healthy nginx) and comes back (the VIP returns), and
 // the master's host dies (the backup takes over). A timeline in
 // milliseconds and a verdict close it. Everything is torn down
-// afterwards, also on failure and on Ctrl-C; namespaces a crashed run
-// left behind are swept by the next.
+// afterwards, also on failure and on Ctrl-C; the namespaces and files a
+// killed run left behind are swept by the next.
 //
 // It builds nothing: it runs the vigil binary given by -vigil. It needs
 // root (network namespaces), nginx and curl. `make demo` builds the
@@ -34,7 +36,6 @@ const runBound = 55 * time.Second
 func main() {
 	vigil := flag.String("vigil", "./bin/vigil", "the vigil `binary` to run on both nodes and the arbiter")
 	examples := flag.String("examples", "examples/nginx-pair", "the nginx pair's example `directory` (its check_nginx.sh is the health check)")
-	crash := flag.Bool("vrrpd-crash", false, "first kill -9 the master's vrrpd (nothing should move; see crashAct)")
 	verbose := flag.Bool("v", false, "print the lab's log lines and the daemons' output")
 	flag.Parse()
 
@@ -61,11 +62,7 @@ func main() {
 	defer watchdog.Stop()
 
 	began := time.Now()
-	play := acts
-	if *crash {
-		play = append([]act{crashAct}, acts...)
-	}
-	ok := run(r, bin, *examples, play)
+	ok := run(r, bin, *examples, acts)
 	r.stopIfExiting()
 	r.teardown()
 	fmt.Printf("lab torn down: namespaces, links, processes and files removed (demo took %.1f s)\n", time.Since(began).Seconds())
