@@ -192,7 +192,11 @@ func runArbiter(cfg server.Config, status string, log *zap.Logger) error {
 	log.Info("arbiter running", zap.String("cluster", cfg.Gossip.Cluster), zap.Stringer("bind", cfg.Gossip.Bind),
 		zap.Int("nodes", len(cfg.Gossip.Peers)), zap.Duration("lease_ttl", cfg.LeaseTTL),
 		zap.String("state", cfg.StateFile), zap.String("status", status))
+	sd := arbiterNotifier{log: log}
+	sd.ready(s)
+	go sd.watchdog(ctx, s)
 	<-ctx.Done()
+	sd.stopping()
 	log.Info("arbiter stopping")
 	return nil
 }
