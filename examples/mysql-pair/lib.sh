@@ -27,6 +27,14 @@ sql() {
         --batch --skip-column-names -e "$1"
 }
 
+# replica_field NAME prints one field of SHOW SLAVE STATUS (empty when
+# the server replicates from nobody). The vertical format names the
+# fields only with column names on, hence no --skip-column-names here.
+replica_field() {
+    timeout "$SQL_TIMEOUT" "$CLIENT" --defaults-file="$PAIR_CNF" --connect-timeout=2 \
+        --batch -e 'SHOW SLAVE STATUS\G' | sed -n "s/^ *$1: //p"
+}
+
 # log MESSAGE goes to syslog (tag mysql-pair) and to stderr, which Vigil
 # and keepalived log when a script fails.
 log() {

@@ -12,10 +12,10 @@ set -u
 wait_s=$(setting promote-wait 10)
 why="${VIGIL_REASON:-}"
 
-source_host=$(sql "SHOW SLAVE STATUS\G" | sed -n 's/^ *Master_Host: //p')
+source_host=$(replica_field Master_Host)
 if [ -n "$source_host" ]; then
     sql "STOP SLAVE IO_THREAD" || log "promote: STOP SLAVE IO_THREAD failed"
-    received=$(sql "SHOW SLAVE STATUS\G" | sed -n 's/^ *Gtid_IO_Pos: //p')
+    received=$(replica_field Gtid_IO_Pos)
     if [ -n "$received" ]; then
         r=$(SQL_TIMEOUT=$((wait_s + 5)) sql "SELECT MASTER_GTID_WAIT('$received', $wait_s)")
         if [ "$r" != 0 ]; then

@@ -4,9 +4,10 @@
 -- Replace the passwords (and pair.cnf's, and setup-replica.sql's).
 
 -- The scripts' user: read_only, KILL of other users' sessions, stopping
--- and inspecting replication. It never writes data.
+-- and inspecting replication; RESET SLAVE ALL needs RELOAD in 10.11. It
+-- never writes data.
 CREATE USER 'vigil_ha'@'localhost' IDENTIFIED BY 'change-me-ha';
-GRANT READ_ONLY ADMIN, CONNECTION ADMIN, REPLICATION SLAVE ADMIN, SLAVE MONITOR ON *.* TO 'vigil_ha'@'localhost';
+GRANT READ_ONLY ADMIN, CONNECTION ADMIN, REPLICATION SLAVE ADMIN, SLAVE MONITOR, RELOAD ON *.* TO 'vigil_ha'@'localhost';
 
 -- Replication, from the other node on the service network.
 CREATE USER 'repl'@'198.18.2.%' IDENTIFIED BY 'change-me-repl';
