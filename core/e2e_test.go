@@ -385,3 +385,24 @@ func TestHandoffLosesNothing(t *testing.T) {
 	}
 	c.a.watch.Wait(c.vip, true, 10*time.Second)
 }
+
+// A crash of the whole daemon (parent and children killed) and a restart
+// half a second later, as systemd's Restart=on-failure with RestartSec=500ms
+// does: the new parent resumes from the run directory's snapshot within
+// the resume window (three adverts), stands in, and nothing moves.
+func TestDaemonCrashAndRestartIsHitless(t *testing.T) {
+	c := newCluster(t)
+	c.steady(t)
+	probe := c.client.StartProbe(c.service, 10*time.Millisecond)
+	time.Sleep(500 * time.Millisecond)
+	c.a.kill(syscall.SIGKILL)
+	time.Sleep(500 * time.Millisecond)
+	c.a.start(conf(c.a, 150, "198.18.2.50"))
+	c.a.waitChild(0)
+	time.Sleep(4 * time.Second) // a master-down interval after the crash
+	c.assertHitless(t, probe, "kill -9 of the daemon, restarted after 500 ms")
+	out := c.a.out.String()
+	if !strings.Contains(out, "resuming from the run directory's snapshot") || !strings.Contains(out, "Resuming MASTER STATE") {
+		t.Errorf("the restarted daemon did not resume MASTER from the snapshot:\n%s", out)
+	}
+}
