@@ -67,7 +67,7 @@ type node struct {
 	vaddr, gaddr netip.Addr
 	dir          string
 	db           *server
-	cmd          *handle
+	cmd          *lab.Proc
 	out          lab.Buffer
 	watch        *lab.AddrWatch
 }
@@ -80,7 +80,7 @@ type bed struct {
 	client     *lab.NS
 	arbNS      *lab.NS
 	arbDir     string
-	arb        *handle
+	arb        *lab.Proc
 	arbOut     lab.Buffer
 	load       *load
 	aMaster    time.Time // when A became the writable primary
@@ -118,12 +118,12 @@ func newBed(t *testing.T, tmpl string, keepalived bool) *bed {
 			b.load.stop()
 		}
 		for _, n := range []*node{b.a, b.b} {
-			n.cmd.kill(t, syscall.SIGKILL)
+			n.cmd.Kill(t, syscall.SIGKILL)
 		}
-		b.arb.kill(t, syscall.SIGKILL)
+		b.arb.Kill(t, syscall.SIGKILL)
 		for _, n := range []*node{b.a, b.b} {
 			if n.db != nil {
-				n.db.cmd.kill(t, syscall.SIGKILL)
+				n.db.cmd.Kill(t, syscall.SIGKILL)
 			}
 		}
 		if t.Failed() || os.Getenv("VIGIL_MYSQLPAIR_LOGS") != "" {
@@ -260,7 +260,7 @@ func (b *bed) startDaemons() {
 		// The README's way: the arbiter host runs with a node's block.
 		c := b.arbNS.Start(&b.arbOut, &b.arbOut, vigilBin, "arbiter", "-f", filepath.Join(b.a.dir, "arbiter.conf"),
 			"--state", filepath.Join(b.arbDir, "state.json"), "--status", "unix:"+b.arbSock(), "--log-format", "json")
-		b.arb = wrap(c)
+		b.arb = lab.Track(c)
 	}
 	b.startNode(b.a)
 	b.waitWritable(b.a, 20*time.Second)
@@ -295,11 +295,11 @@ func (b *bed) startNode(n *node) {
 	if b.keepalived {
 		c := n.ns.Start(&n.out, &n.out, "keepalived", "-n", "-l", "-D", "-P", "-f", conf,
 			"-p", filepath.Join(n.dir, "k.pid"), "-r", filepath.Join(n.dir, "v.pid"), "-c", filepath.Join(n.dir, "c.pid"))
-		n.cmd = wrap(c)
+		n.cmd = lab.Track(c)
 		return
 	}
 	c := n.ns.Start(&n.out, &n.out, vigilBin, "run", "-f", conf, "--run-dir", filepath.Join(n.dir, "run"), "--log-format", "json")
-	n.cmd = wrap(c)
+	n.cmd = lab.Track(c)
 }
 
 // waitWritable waits until n holds the VIP and its server is writable
@@ -313,36 +313,6 @@ func (b *bed) waitWritable(n *node, timeout time.Duration) {
 			b.t.Fatalf("%s holds the VIP but its server is not writable within %v", n.name, timeout)
 		}
 		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// handle is a started process group.
-type handle struct {
-	pid  int
-	done chan struct{}
-}
-
-func wrap(c *exec.Cmd) *handle {
-	h := &handle{pid: c.Process.Pid, done: make(chan struct{})}
-	go func() { _ = c.Wait(); close(h.done) }()
-	return h
-}
-
-func (h *handle) kill(t *testing.T, sig syscall.Signal) {
-	if h == nil {
-		return
-	}
-	select {
-	case <-h.done:
-		return
-	default:
-	}
-	_ = syscall.Kill(-h.pid, sig)
-	select {
-	case <-h.done:
-	case <-time.After(15 * time.Second):
-		t.Errorf("pid %d did not exit within 15s of %v", h.pid, sig)
-		_ = syscall.Kill(-h.pid, syscall.SIGKILL)
 	}
 }
 

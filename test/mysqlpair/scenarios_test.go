@@ -179,7 +179,7 @@ func vigilServerCrashed(t *testing.T, tmpl string, bd *board) {
 	b := newBed(t, tmpl, false)
 	b.loaded()
 	from := time.Now()
-	b.a.db.cmd.kill(t, syscall.SIGKILL)
+	b.a.db.cmd.Kill(t, syscall.SIGKILL)
 	b.untilBWritable("4 primary's server crashed")
 	b.a.db.start(t)
 	restarted := time.Now()
@@ -305,7 +305,7 @@ func vigilDaemonKilled(t *testing.T, tmpl string, bd *board, restart bool) {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
 	select {
-	case <-b.a.cmd.done:
+	case <-b.a.cmd.Done():
 	case <-time.After(10 * time.Second):
 		t.Fatalf("A's vigil parent did not exit after SIGKILL")
 	}

@@ -48,7 +48,7 @@ func installTemplate(t *testing.T) string {
 // server is one node's mariadbd.
 type server struct {
 	n    *node
-	cmd  *handle
+	cmd  *lab.Proc
 	out  lab.Buffer
 	sock string
 }
@@ -80,7 +80,7 @@ func (s *server) start(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := n.ns.Start(&s.out, &s.out, "mariadbd", "--defaults-file="+path)
-	s.cmd = wrap(c)
+	s.cmd = lab.Track(c)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		// Up: it answers, even if only to refuse the probe user that
@@ -94,7 +94,7 @@ func (s *server) start(t *testing.T) {
 			break
 		}
 		select {
-		case <-s.cmd.done:
+		case <-s.cmd.Done():
 			t.Fatalf("%s: mariadbd exited:\n%s", n.name, tail(s.out.String(), 30))
 		default:
 		}

@@ -35,9 +35,9 @@ type node struct {
 	vaddr, gaddr netip.Addr
 	dir          string // scripts, configurations, nginx, run directory
 	files        nodeFiles
-	vigil        *proc
+	vigil        *lab.Proc
 	vigilOut     lab.Buffer
-	nginx        *proc
+	nginx        *lab.Proc
 	nginxOut     lab.Buffer
 	watch        *lab.AddrWatch
 }
@@ -50,7 +50,7 @@ type bed struct {
 	clientIf   string
 	arbNS      *lab.NS
 	arbDir     string
-	arb        *proc
+	arb        *lab.Proc
 	arbOut     lab.Buffer
 	http       *client
 }
@@ -109,10 +109,10 @@ func newBed(t *testing.T) *bed {
 			b.http.stop()
 		}
 		for _, n := range []*node{b.a, b.b} {
-			n.vigil.kill(t, syscall.SIGKILL)
-			n.nginx.kill(t, syscall.SIGKILL)
+			n.vigil.Kill(t, syscall.SIGKILL)
+			n.nginx.Kill(t, syscall.SIGKILL)
 		}
-		b.arb.kill(t, syscall.SIGKILL)
+		b.arb.Kill(t, syscall.SIGKILL)
 		if t.Failed() || os.Getenv("VIGIL_NGINXPAIR_LOGS") != "" {
 			for _, n := range []*node{b.a, b.b} {
 				t.Logf("--- %s vigil output:\n%s", n.name, tail(n.vigilOut.String(), 120))
@@ -146,7 +146,7 @@ func (n *node) setupNginx() {
 func (n *node) startNginx() {
 	n.t.Helper()
 	c := n.ns.Start(&n.nginxOut, &n.nginxOut, "nginx", "-e", "stderr", "-c", filepath.Join(n.dir, "nginx", "nginx.conf"))
-	n.nginx = wrap(c.Wait, c.Process.Pid)
+	n.nginx = lab.Track(c)
 	check := filepath.Join(n.dir, "check_nginx.sh")
 	waitFor(n.t, 10*time.Second, n.name+"'s nginx answers check_nginx.sh", func() bool {
 		_, err := n.ns.Run(check, "http://127.0.0.1/health")
@@ -157,7 +157,7 @@ func (n *node) startNginx() {
 // stopNginx stops nginx (SIGTERM, the fast shutdown) and waits for it.
 func (n *node) stopNginx() {
 	n.t.Helper()
-	n.nginx.kill(n.t, syscall.SIGTERM)
+	n.nginx.Kill(n.t, syscall.SIGTERM)
 }
 
 // startVigil runs `vigil run` on the node's configuration, as the unit
@@ -166,7 +166,7 @@ func (n *node) startVigil() {
 	n.t.Helper()
 	c := n.ns.Start(&n.vigilOut, &n.vigilOut, "env", "NGINX_PAIR_LOG="+filepath.Join(n.dir, "notify.log"),
 		vigilBin, "run", "-f", n.files.Keepalived, "--run-dir", filepath.Join(n.dir, "run"), "--log-format", "json")
-	n.vigil = wrap(c.Wait, c.Process.Pid)
+	n.vigil = lab.Track(c)
 }
 
 // notified is what notify.sh has logged on the node.
@@ -182,7 +182,7 @@ func (b *bed) startArbiter() {
 	b.t.Helper()
 	c := b.arbNS.Start(&b.arbOut, &b.arbOut, vigilBin, "arbiter", "-f", b.a.files.Arbiter,
 		"--state", filepath.Join(b.arbDir, "arbiter.json"), "--status", "unix:"+b.arbSock(), "--log-format", "json")
-	b.arb = wrap(c.Wait, c.Process.Pid)
+	b.arb = lab.Track(c)
 }
 
 func (b *bed) arbSock() string { return filepath.Join(b.arbDir, "status.sock") }
@@ -263,36 +263,6 @@ func (n *node) vigilPids() []int {
 }
 
 // ---------------------------------------------------------------- helpers
-
-type proc struct {
-	pid  int
-	done chan struct{}
-}
-
-func wrap(wait func() error, pid int) *proc {
-	p := &proc{pid: pid, done: make(chan struct{})}
-	go func() { _ = wait(); close(p.done) }()
-	return p
-}
-
-// kill signals the process group and waits (bounded) for the leader.
-func (p *proc) kill(t *testing.T, sig syscall.Signal) {
-	if p == nil {
-		return
-	}
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = syscall.Kill(-p.pid, sig)
-	select {
-	case <-p.done:
-	case <-time.After(15 * time.Second):
-		t.Errorf("pid %d did not exit within 15s of %v", p.pid, sig)
-		_ = syscall.Kill(-p.pid, syscall.SIGKILL)
-	}
-}
 
 func waitFor(t *testing.T, timeout time.Duration, what string, ok func() bool) {
 	t.Helper()

@@ -146,7 +146,7 @@ func daemonKill(t *testing.T) {
 		}
 	}
 	select {
-	case <-b.a.vigil.done:
+	case <-b.a.vigil.Done():
 	case <-time.After(5 * time.Second):
 		t.Fatalf("lb-a's vigil parent survived SIGKILL")
 	}

@@ -163,7 +163,7 @@ func vigilScenarios(t *testing.T, rs *results) {
 	// S4: the arbiter stops: renewals fail, the peers see each other,
 	// nothing changes (for longer than a lease).
 	w = b.begin("S4 arbiter down")
-	b.arbs[0].cmd.kill(t, syscall.SIGTERM)
+	b.arbs[0].cmd.Kill(t, syscall.SIGTERM)
 	time.Sleep(observe)
 	assertQuiet(t, add(w.end()))
 	b.startArbiter(b.arbs[0])
@@ -234,7 +234,7 @@ func vigilScenarios(t *testing.T, rs *results) {
 
 	// A graceful stop of A's daemon: also make-before-break.
 	w = b.begin("stop A")
-	b.a.cmd.kill(t, syscall.SIGTERM)
+	b.a.cmd.Kill(t, syscall.SIGTERM)
 	b.b.watch.Wait(vip, true, 10*time.Second)
 	time.Sleep(observe / 2)
 	r = add(w.end())
@@ -254,7 +254,7 @@ func threeArbiters(t *testing.T, rs *results) {
 	add := func(r result) result { rs.add("vigil-3-arbiters", r); return r }
 
 	w := b.begin("S6 one of three arbiters down")
-	b.arbs[1].cmd.kill(t, syscall.SIGTERM)
+	b.arbs[1].cmd.Kill(t, syscall.SIGTERM)
 	time.Sleep(2 * time.Second)
 	assertQuiet(t, add(w.end()))
 

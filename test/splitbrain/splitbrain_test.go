@@ -61,7 +61,7 @@ type node struct {
 	prio         int
 	dir          string
 	conf         string
-	cmd          *cmdHandle
+	cmd          *lab.Proc
 	out          lab.Buffer
 	watch        *lab.AddrWatch
 }
@@ -71,7 +71,7 @@ type arbiter struct {
 	ns    *lab.NS
 	addr  netip.Addr
 	dir   string
-	cmd   *cmdHandle
+	cmd   *lab.Proc
 	out   lab.Buffer
 	sock  string
 	peers []netip.Addr
@@ -122,10 +122,10 @@ func newBed(t *testing.T, narbs int, keepalived bool) *bed {
 	// failure (or always with VIGIL_SPLITBRAIN_LOGS=1).
 	t.Cleanup(func() {
 		for _, n := range []*node{b.a, b.b} {
-			n.cmd.kill(t, syscall.SIGKILL)
+			n.cmd.Kill(t, syscall.SIGKILL)
 		}
 		for _, r := range b.arbs {
-			r.cmd.kill(t, syscall.SIGKILL)
+			r.cmd.Kill(t, syscall.SIGKILL)
 		}
 		if t.Failed() || os.Getenv("VIGIL_SPLITBRAIN_LOGS") != "" {
 			for _, n := range []*node{b.a, b.b} {
@@ -145,37 +145,6 @@ func tail(s string, lines int) string {
 		l = l[len(l)-lines:]
 	}
 	return strings.Join(l, "\n")
-}
-
-type cmdHandle struct {
-	pid  int
-	done chan struct{}
-}
-
-func wrap(c interface {
-	Wait() error
-}, pid int) *cmdHandle {
-	h := &cmdHandle{pid: pid, done: make(chan struct{})}
-	go func() { _ = c.Wait(); close(h.done) }()
-	return h
-}
-
-func (h *cmdHandle) kill(t *testing.T, sig syscall.Signal) {
-	if h == nil {
-		return
-	}
-	select {
-	case <-h.done:
-		return
-	default:
-	}
-	_ = syscall.Kill(-h.pid, sig)
-	select {
-	case <-h.done:
-	case <-time.After(15 * time.Second):
-		t.Errorf("pid %d did not exit within 15s of %v", h.pid, sig)
-		_ = syscall.Kill(-h.pid, syscall.SIGKILL)
-	}
 }
 
 func (b *bed) conf(n *node) string {
@@ -249,11 +218,11 @@ func (b *bed) startNode(n *node) {
 	if b.keepalived {
 		c := n.ns.Start(&n.out, &n.out, "keepalived", "-n", "-l", "-D", "-P", "-f", n.conf,
 			"-p", filepath.Join(n.dir, "k.pid"), "-r", filepath.Join(n.dir, "v.pid"), "-c", filepath.Join(n.dir, "c.pid"))
-		n.cmd = wrap(c, c.Process.Pid)
+		n.cmd = lab.Track(c)
 		return
 	}
 	c := n.ns.Start(&n.out, &n.out, vigilBin, "run", "-f", n.conf, "--run-dir", filepath.Join(n.dir, "run"), "--log-format", "json")
-	n.cmd = wrap(c, c.Process.Pid)
+	n.cmd = lab.Track(c)
 }
 
 func (b *bed) startArbiter(r *arbiter) {
@@ -268,7 +237,7 @@ func (b *bed) startArbiter(r *arbiter) {
 		args = append(args, "--peer", p.String()+":7946")
 	}
 	c := r.ns.Start(&r.out, &r.out, vigilBin, args...)
-	r.cmd = wrap(c, c.Process.Pid)
+	r.cmd = lab.Track(c)
 }
 
 // childPid returns the pid of a node's running child (vigil status
