@@ -20,7 +20,7 @@ type webServer struct {
 	ns     *lab.NS
 	dir    string
 	cmd    *exec.Cmd
-	exited chan struct{}
+	exited <-chan struct{}
 	out    lab.Buffer
 }
 
@@ -73,10 +73,7 @@ func newWebServer(r *reporter, s *scratch, e *example, ns *lab.NS, node string) 
 func (w *webServer) start() {
 	w.cmd = w.ns.StartOutput(&w.out, &w.out, "nginx", "-p", w.dir+"/", "-e", filepath.Join(w.dir, "error.log"),
 		"-c", filepath.Join(w.dir, "nginx.conf"))
-	exited := make(chan struct{})
-	w.exited = exited
-	cmd := w.cmd
-	go func() { _ = cmd.Wait(); close(exited) }()
+	w.exited = lab.Track(w.cmd).Done()
 }
 
 // stop is `nginx -s stop`: SIGTERM to the master, which stops its worker

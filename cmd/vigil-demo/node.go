@@ -32,7 +32,7 @@ type node struct {
 	died   time.Time // when its host died; zero while alive
 
 	cmd    *exec.Cmd
-	exited chan struct{}
+	exited <-chan struct{}
 	out    lab.Buffer
 }
 
@@ -74,10 +74,7 @@ func (n *node) install(e *example) string {
 // foreground.
 func (n *node) startVigil(path string) {
 	n.cmd = n.ns.StartOutput(&n.out, &n.out, n.bin, "run", "-f", path, "--run-dir", n.runDir(), "--log-format", "json")
-	exited := make(chan struct{})
-	n.exited = exited
-	cmd := n.cmd
-	go func() { _ = cmd.Wait(); close(exited) }()
+	n.exited = lab.Track(n.cmd).Done()
 }
 
 // killVigil sends SIGKILL to the supervisor's whole process group (its
