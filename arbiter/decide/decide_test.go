@@ -179,6 +179,16 @@ func TestRules(t *testing.T) {
 			reasonIs(ReasonLeaseHeld + " q"),
 			{tick(2000), "request"}, // no lease: no unhold after the wait
 		}},
+		{"preemption: the new master asks again as soon as the refused-for holder steps down", testConfig(1), []ev{
+			{local(0, Backup, 100), "hold(no quorum: waiting for the lease) request"},
+			{peer(10, "p", Master, 90, addr2), "unhold release"}, // we outrank p and preempt: VRRP's call
+			{peer(2900, "p", Master, 90, addr2), ""},
+			{local(3000, Master, 100), "request garp"},      // master-down fired: MASTER, lease wanted
+			{grant(3010, "arb0", 3000, false, "p"), ""},     // p still holds it; p alive covers us
+			{peer(3050, "p", Backup, 90, addr2), "request"}, // p stepped down and released: ask now
+			{grant(3060, "arb0", 3050, true, ""), ""},
+			{peer(3100, "p", Backup, 90, addr2), ""}, // granted: no more early requests
+		}},
 		{"vrrpd reports MASTER under a hold: the hold is repeated", testConfig(0), []ev{
 			{local(0, Backup, 100), ""},
 			{peer(10, "p", Master, 200, addr2), "hold(peer MASTER alive on the gossip path (p))"},

@@ -25,7 +25,7 @@ func (in *Instance) step(becameMaster bool) Output {
 	// Lease requests and releases come first: the hold rules below read
 	// the lease state, and a release clears it.
 	if in.needLease(alive) {
-		if !in.requesting || !in.now.Before(in.lastRequest.Add(in.cfg.RenewEvery)) || (!in.retryAt.IsZero() && !in.now.Before(in.retryAt)) {
+		if !in.requesting || !in.now.Before(in.lastRequest.Add(in.cfg.RenewEvery)) || (!in.retryAt.IsZero() && !in.now.Before(in.retryAt)) || in.holderSteppedDown(alive) {
 			out.Request = true
 			in.requesting = true
 			in.lastRequest = in.now
@@ -60,6 +60,26 @@ func (in *Instance) step(becameMaster bool) Output {
 	}
 	out.Next = in.next(alive)
 	return out
+}
+
+// holderSteppedDown reports that the holder a refusal named has since
+// said, in a heartbeat newer than our last request, that it is no longer
+// MASTER (or is held): it gives its lease back as it steps down, so ask
+// again now rather than a renewal period or a lease later. This shortens
+// a preemption's handover (the new master serves without a lease until
+// it is granted, covered only by seeing the old master alive) from up to
+// a second to about a heartbeat. At most one request per such heartbeat.
+func (in *Instance) holderSteppedDown(alive []Peer) bool {
+	h := in.deniedBy()
+	if h == "" {
+		return false
+	}
+	for _, p := range alive {
+		if p.Node == h && (p.State != Master || p.Held) && p.Seen.After(in.lastRequest) {
+			return true
+		}
+	}
+	return false
 }
 
 // needLease: a MASTER keeps renewing; a BACKUP asks when no peer is alive,
