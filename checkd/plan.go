@@ -330,7 +330,7 @@ func (b *builder) allowed(program, usedBy string) string {
 		}
 		return "refused by enable_script_security: " + why
 	}
-	if why != "" && !b.warned[program] {
+	if why != "" && script.Missing(program) == "" && !b.warned[program] {
 		b.warned[program] = true
 		b.plan.Warnings = append(b.plan.Warnings, fmt.Sprintf("script %s could be changed by a non-root user (%s); set enable_script_security in global_defs to refuse it", program, why))
 	}

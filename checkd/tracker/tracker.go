@@ -107,8 +107,22 @@ func (t *Tracker) Run(ctx context.Context) {
 	}
 	t.mu.Unlock()
 	for _, s := range usedScripts(t.cfg) {
+		missing := script.Missing(s.Script.Args[0])
+		if missing != "" {
+			// keepalived drops such a script from tracking ("Disabling
+			// track script NAME since not found/accessible") and the
+			// instance carries on as if untracked. Vigil never untracks
+			// silently: the script counts as failing.
+			t.log.Error("VRRP_Script("+s.Name+") not found or not executable: it counts as failing (keepalived would disable the track script)",
+				zap.String("script", s.Name), zap.String("program", s.Script.Args[0]), zap.String("why", missing))
+		}
 		if !t.gate.Allowed(s.Script.Args[0], "vrrp_script "+s.Name) {
-			continue // as keepalived: a disabled script no longer counts
+			if missing != "" {
+				// Refused (enable_script_security), so never run: say
+				// it failed once, now.
+				t.emit(ipc.Track{Kind: "script", Name: s.Name, Up: false})
+			}
+			continue // an unsafe script no longer counts, as in keepalived
 		}
 		wg.Add(1)
 		go func() { defer wg.Done(); t.runScript(ctx, s) }()

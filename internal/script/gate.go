@@ -46,6 +46,19 @@ func (g *Gate) Allowed(program, usedBy string) bool {
 		return ok
 	}
 	ok := true
+	if why := Missing(program); why != "" {
+		// Said as what it is, not as a security warning. Without
+		// enable_script_security it runs and fails each time; with it,
+		// a path that does not exist cannot be vetted (a non-root user
+		// might create it later), so it is refused, as keepalived does.
+		ok = !g.Enforce
+		if g.Log != nil {
+			g.Log.Error("script not found or not executable", zap.String("script", program),
+				zap.String("used_by", usedBy), zap.String("why", why), zap.Bool("refused", !ok))
+		}
+		g.verdicts[program] = ok
+		return ok
+	}
 	if why := Unsafe(program); why != "" && g.Log != nil {
 		if g.Enforce {
 			ok = false

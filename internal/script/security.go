@@ -52,3 +52,14 @@ func DefaultUser() string {
 	}
 	return ""
 }
+
+// Missing reports why program cannot be executed at all (not found, not
+// a regular file, no execute permission); "" when it can. Such a program
+// is no security risk, it just fails every time: callers say so plainly
+// instead of warning that someone could change it.
+func Missing(program string) string {
+	if _, err := exec.LookPath(program); err != nil {
+		return err.Error()
+	}
+	return ""
+}
