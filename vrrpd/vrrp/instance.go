@@ -46,8 +46,9 @@ type Instance struct {
 	releaseAt    time.Time // stopping master: give up the VIPs by then
 	preemptFrom  time.Time // backup: earliest time to preempt a lower master
 
-	releasing bool  // handing over, VIPs still held until the successor speaks
-	releaseTo State // Stopped (Stop) or Backup (Handoff)
+	releasing bool       // handing over, VIPs still held until the successor speaks
+	releaseTo State      // Stopped (Stop) or Backup (Handoff)
+	successor netip.Addr // handing over: the successor heard (VIPs go at releaseAt)
 	out       []Action
 }
 
@@ -289,10 +290,16 @@ func (in *Instance) handoff(now time.Time, h Handoff) {
 	}
 }
 
+// HandoverLinger is how long a handing-over master keeps its addresses
+// after its successor's first advert: a few milliseconds of both holding
+// them (the clients' caches already name the successor) so that nothing
+// sent to the old MAC just before is dropped.
+const HandoverLinger = 30 * time.Millisecond
+
 // beginRelease starts a make-before-break hand-over from MASTER.
 func (in *Instance) beginRelease(now time.Time) {
 	in.clearTimers()
-	in.releasing = true
+	in.releasing, in.successor = true, netip.Addr{}
 	in.emit(SendAdvert{Priority: 0})
 	// A backup takes over within its skew time (at most one interval) of
 	// our priority-0 advert; allow one more interval for its advert.
@@ -302,7 +309,7 @@ func (in *Instance) beginRelease(now time.Time) {
 
 func (in *Instance) release(now time.Time, reason string) {
 	in.clearTimers()
-	in.releasing = false
+	in.releasing, in.successor = false, netip.Addr{}
 	in.emit(RemoveVIPs{})
 	if in.releaseTo == Backup {
 		in.setState(Backup, reason)
@@ -315,7 +322,11 @@ func (in *Instance) release(now time.Time, reason string) {
 func (in *Instance) timeout(now time.Time) {
 	if in.releasing {
 		if due(in.releaseAt, now) {
-			in.release(now, "hand-over: no successor heard")
+			if in.successor.IsValid() {
+				in.release(now, "hand-over: successor "+in.successor.String()+" is advertising")
+			} else {
+				in.release(now, "hand-over: no successor heard")
+			}
 			return
 		}
 		if due(in.advertAt, now) {
@@ -362,9 +373,15 @@ func due(t, now time.Time) bool { return !t.IsZero() && !now.Before(t) }
 // advert runs the "ADVERTISEMENT received" rules of RFC 5798 §6.4.2/§6.4.3.
 func (in *Instance) advert(now time.Time, a Advert) {
 	if in.releasing {
-		if a.Priority > 0 && a.Src != in.cfg.Primary {
-			in.release(now, "hand-over: successor "+a.Src.String()+" is advertising")
+		if a.Priority > 0 && a.Src != in.cfg.Primary && !in.successor.IsValid() {
+			// The successor has its VIPs and sent its gratuitous ARP
+			// just before this advert. Keep ours HandoverLinger longer,
+			// for packets clients sent to our MAC before that ARP reached
+			// them (they would be dropped here: a failed connect).
+			in.successor = a.Src
 			in.master, in.masterPrio = a.Src, a.Priority
+			in.advertAt = time.Time{}
+			in.releaseAt = now.Add(HandoverLinger)
 		}
 		return
 	}

@@ -233,8 +233,17 @@ func TestStopMakeBeforeBreak(t *testing.T) {
 	t.Run("successor's advert releases the addresses", func(t *testing.T) {
 		in := masterAt(t, cfg(100))
 		in.Step(t0, Stop{})
-		if got := describe(in.Step(t0.Add(ms(700)), Advert{Src: addrB, Priority: 90, Interval: time.Second})); got != "remove MASTER>STOPPED" {
-			t.Errorf("got %q", got)
+		if got := describe(in.Step(t0.Add(ms(700)), Advert{Src: addrB, Priority: 90, Interval: time.Second})); got != "" {
+			t.Errorf("at the successor's advert: %q, want nothing yet (the addresses linger)", got)
+		}
+		if want := t0.Add(ms(700) + HandoverLinger); !in.Deadline().Equal(want) {
+			t.Errorf("release due at +%v, want +%v", in.Deadline().Sub(t0), want.Sub(t0))
+		}
+		if got := describe(in.Step(t0.Add(ms(710)), Advert{Src: addrB, Priority: 90, Interval: time.Second})); got != "" {
+			t.Errorf("a second advert while lingering: %q, want nothing", got)
+		}
+		if got := describe(in.Step(t0.Add(ms(700)+HandoverLinger), Timeout{})); got != "remove MASTER>STOPPED" {
+			t.Errorf("after the linger: %q", got)
 		}
 	})
 	t.Run("bounded when nobody takes over", func(t *testing.T) {
