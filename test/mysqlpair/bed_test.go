@@ -12,11 +12,7 @@
 package mysqlpair_test
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
-	"net"
-	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -351,49 +347,25 @@ func vigilPIDs(t *testing.T, ns *lab.NS) map[int]string {
 
 // ---------------------------------------------------------------- cuts
 
-// cutFrom makes ns drop every IP packet from the given addresses (its
-// own table); heal deletes the table.
-func cutFrom(ns *lab.NS, table string, from ...netip.Addr) {
-	ns.MustRun("nft", "add", "table", "inet", table)
-	ns.MustRun("nft", "add chain inet "+table+" input { type filter hook input priority -10 ; }")
-	for _, a := range from {
-		ns.MustRun("nft", "add", "rule", "inet", table, "input", "ip", "saddr", a.String(), "drop")
-	}
-}
-
 // cutVRRP: the nodes drop each other's packets on the service net (VRRP,
 // and replication with it); the arbiter net is untouched.
 func (b *bed) cutVRRP(on bool) {
 	if !on {
-		b.a.ns.MustRun("nft", "delete", "table", "inet", "vgt_vrrp")
-		b.b.ns.MustRun("nft", "delete", "table", "inet", "vgt_vrrp")
+		b.a.ns.Heal("vgt_vrrp")
+		b.b.ns.Heal("vgt_vrrp")
 		return
 	}
-	cutFrom(b.a.ns, "vgt_vrrp", b.b.vaddr)
-	cutFrom(b.b.ns, "vgt_vrrp", b.a.vaddr)
+	b.a.ns.DropFrom("vgt_vrrp", b.b.vaddr)
+	b.b.ns.DropFrom("vgt_vrrp", b.a.vaddr)
 }
 
 // isolate cuts n off both networks at its switch ports (a dead switch,
 // the links stay up): a bridge table in each switch namespace drops every
 // frame from or to n's port, ARP included.
 func (b *bed) isolate(n *node, on bool) {
-	for _, x := range []struct {
-		l   *lab.Lab
-		ifn string
-	}{{b.vnet, n.vif}, {b.gnet, n.gif}} {
-		if x.ifn == "" {
-			continue
-		}
-		sw := x.l.Switch()
-		if !on {
-			sw.MustRun("nft", "delete", "table", "bridge", "vgt_isolate")
-			continue
-		}
-		port := x.l.SwitchPort(x.ifn)
-		sw.MustRun("nft", "add", "table", "bridge", "vgt_isolate")
-		sw.MustRun("nft", "add chain bridge vgt_isolate cut { type filter hook forward priority -10 ; }")
-		sw.MustRun("nft", "add", "rule", "bridge", "vgt_isolate", "cut", "iifname", port, "drop")
-		sw.MustRun("nft", "add", "rule", "bridge", "vgt_isolate", "cut", "oifname", port, "drop")
+	b.vnet.Isolate(n.vif, on)
+	if n.gif != "" {
+		b.gnet.Isolate(n.gif, on)
 	}
 }
 
@@ -401,23 +373,9 @@ func (b *bed) arbSock() string { return filepath.Join(b.arbDir, "status.sock") }
 
 // leaseHolder asks the arbiter's status socket who holds the lease.
 func (b *bed) leaseHolder() string {
-	hc := http.Client{Timeout: time.Second, Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", b.arbSock())
-		}}}
-	resp, err := hc.Get("http://arbiter/status")
-	if err != nil {
+	h := lab.LeaseHolders(b.arbSock())
+	if len(h) != 1 {
 		return ""
 	}
-	defer resp.Body.Close()
-	var st struct {
-		Leases []struct {
-			Holder string `json:"holder"`
-		} `json:"leases"`
-	}
-	if json.NewDecoder(resp.Body).Decode(&st) != nil || len(st.Leases) != 1 {
-		return ""
-	}
-	return st.Leases[0].Holder
+	return h[0]
 }

@@ -1,11 +1,7 @@
 package nginxpair_test
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
-	"net"
-	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -190,29 +186,7 @@ func (b *bed) arbSock() string { return filepath.Join(b.arbDir, "status.sock") }
 // leaseHolder is the holder of the arbiter's leases, from its JSON status
 // over the unix socket (not bound to a namespace).
 func (b *bed) leaseHolder() string {
-	hc := http.Client{Timeout: time.Second, Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", b.arbSock())
-		}}}
-	resp, err := hc.Get("http://arbiter/status")
-	if err != nil {
-		return ""
-	}
-	defer resp.Body.Close()
-	var st struct {
-		Leases []struct {
-			Holder string `json:"holder"`
-		} `json:"leases"`
-	}
-	if json.NewDecoder(resp.Body).Decode(&st) != nil {
-		return ""
-	}
-	var h []string
-	for _, l := range st.Leases {
-		h = append(h, l.Holder)
-	}
-	return strings.Join(h, ",")
+	return strings.Join(lab.LeaseHolders(b.arbSock()), ",")
 }
 
 // steady starts everything and waits until A serves the VIP: A has it, B

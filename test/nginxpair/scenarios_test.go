@@ -215,8 +215,8 @@ func vrrpCut(t *testing.T) {
 	observe := tm.masterDown(tm.PrioB) + 1500*time.Millisecond
 
 	t0 := time.Now()
-	cutFrom(b.a.ns, b.b.vaddr)
-	cutFrom(b.b.ns, b.a.vaddr)
+	b.a.ns.DropFrom("vgt_vrrp", b.b.vaddr)
+	b.b.ns.DropFrom("vgt_vrrp", b.a.vaddr)
 	time.Sleep(observe / 2)
 	// Why nothing moves, in lb-b's own words.
 	out, err := b.b.ns.Run(vigilBin, "status", "--run-dir", filepath.Join(b.b.dir, "run"))
@@ -243,12 +243,4 @@ func vrrpCut(t *testing.T) {
 		t.Errorf("vigil status on lb-b does not show the gossip path's hold: %v\n%s", err, out)
 	}
 	t.Logf("vigil status on lb-b during the cut:\n%s", out)
-}
-
-// cutFrom makes ns drop every IP packet from addr, in a table of its own
-// (the namespace goes with the test).
-func cutFrom(ns *lab.NS, addr fmt.Stringer) {
-	ns.MustRun("nft", "add", "table", "inet", "vgt_vrrp")
-	ns.MustRun("nft", "add chain inet vgt_vrrp input { type filter hook input priority -10 ; }")
-	ns.MustRun("nft", "add", "rule", "inet", "vgt_vrrp", "input", "ip", "saddr", addr.String(), "drop")
 }

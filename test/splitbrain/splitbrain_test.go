@@ -265,23 +265,6 @@ func (n *node) childPid(name string) int {
 	return 0
 }
 
-// arbiterStatus reads an arbiter's JSON status over its unix socket
-// (unix sockets are not bound to a network namespace).
-func (r *arbiter) status() (map[string]any, error) {
-	hc := http.Client{Timeout: time.Second, Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", r.sock)
-		}}}
-	resp, err := hc.Get("http://arbiter/status")
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	var st map[string]any
-	return st, json.NewDecoder(resp.Body).Decode(&st)
-}
-
 // steady starts everything and waits until A owns the VIP, B does not,
 // and (Vigil) A holds the lease at every running arbiter.
 func (b *bed) steady() {
@@ -328,18 +311,7 @@ func (r *arbiter) metrics() string {
 }
 
 func (r *arbiter) leaseHolder() string {
-	st, err := r.status()
-	if err != nil {
-		return ""
-	}
-	ls, _ := st["leases"].([]any)
-	var h []string
-	for _, l := range ls {
-		if m, ok := l.(map[string]any); ok {
-			h = append(h, fmt.Sprint(m["holder"]))
-		}
-	}
-	return strings.Join(h, ",")
+	return strings.Join(lab.LeaseHolders(r.sock), ",")
 }
 
 func (b *bed) waitFor(timeout time.Duration, what string, ok func() bool) {
@@ -355,61 +327,35 @@ func (b *bed) waitFor(timeout time.Duration, what string, ok func() bool) {
 
 // ---------------------------------------------------------------- cuts
 
-// cutFrom makes n drop every IP packet from the given addresses (its own
-// per-test table); heal deletes the table.
-func cutFrom(n *lab.NS, table string, from ...netip.Addr) {
-	n.MustRun("nft", "add", "table", "inet", table)
-	n.MustRun("nft", "add chain inet "+table+" input { type filter hook input priority -10 ; }")
-	for _, a := range from {
-		n.MustRun("nft", "add", "rule", "inet", table, "input", "ip", "saddr", a.String(), "drop")
-	}
-}
-
-func heal(n *lab.NS, table string) { n.MustRun("nft", "delete", "table", "inet", table) }
-
 // cutVRRP: S1, the nodes drop each other's packets on the VRRP net.
 func (b *bed) cutVRRP() {
-	cutFrom(b.a.ns, "vgt_vrrp", b.b.vaddr)
-	cutFrom(b.b.ns, "vgt_vrrp", b.a.vaddr)
+	b.a.ns.DropFrom("vgt_vrrp", b.b.vaddr)
+	b.b.ns.DropFrom("vgt_vrrp", b.a.vaddr)
 }
 
 func (b *bed) healVRRP() {
-	heal(b.a.ns, "vgt_vrrp")
-	heal(b.b.ns, "vgt_vrrp")
+	b.a.ns.Heal("vgt_vrrp")
+	b.b.ns.Heal("vgt_vrrp")
 }
 
 // cutGossip: the nodes drop each other's packets on the gossip net.
 func (b *bed) cutGossip() {
-	cutFrom(b.a.ns, "vgt_gossip", b.b.gaddr)
-	cutFrom(b.b.ns, "vgt_gossip", b.a.gaddr)
+	b.a.ns.DropFrom("vgt_gossip", b.b.gaddr)
+	b.b.ns.DropFrom("vgt_gossip", b.a.gaddr)
 }
 
 func (b *bed) healGossip() {
-	heal(b.a.ns, "vgt_gossip")
-	heal(b.b.ns, "vgt_gossip")
+	b.a.ns.Heal("vgt_gossip")
+	b.b.ns.Heal("vgt_gossip")
 }
 
 // isolate cuts n off both networks at its switch ports: a bridge table
 // in each switch namespace drops every frame from or to n's port, ARP
 // included; the links stay up.
 func (b *bed) isolate(n *node, on bool) {
-	for _, x := range []struct {
-		l   *lab.Lab
-		ifn string
-	}{{b.vnet, n.vif}, {b.gnet, n.gif}} {
-		if x.ifn == "" {
-			continue
-		}
-		sw := x.l.Switch()
-		if !on {
-			sw.MustRun("nft", "delete", "table", "bridge", "vgt_isolate")
-			continue
-		}
-		port := x.l.SwitchPort(x.ifn)
-		sw.MustRun("nft", "add", "table", "bridge", "vgt_isolate")
-		sw.MustRun("nft", "add chain bridge vgt_isolate cut { type filter hook forward priority -10 ; }")
-		sw.MustRun("nft", "add", "rule", "bridge", "vgt_isolate", "cut", "iifname", port, "drop")
-		sw.MustRun("nft", "add", "rule", "bridge", "vgt_isolate", "cut", "oifname", port, "drop")
+	b.vnet.Isolate(n.vif, on)
+	if n.gif != "" {
+		b.gnet.Isolate(n.gif, on)
 	}
 }
 
